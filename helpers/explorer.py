@@ -18,9 +18,8 @@ import io
 import itertools
 import json
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
@@ -88,6 +87,7 @@ class Explorer:
         *,
         defaults: Mapping[str, object] | None = None,
         labels: Mapping[str, str] | None = None,
+        key: Callable[..., Hashable] | None = None,
         dpi: int = 80,
         description: str = "",
     ):
@@ -95,16 +95,23 @@ class Explorer:
             raise TypeError(f"draw must be a function that returns a matplotlib Figure, got {draw!r}")
         self.draw = draw
         self.controls = _make_controls(controls, dict(defaults or {}), dict(labels or {}))
+        self.key = key
         self.dpi = dpi
         self.description = description
         self.frame_count = 1
         for control in self.controls:
             self.frame_count *= len(control.values)
-        self._png = lru_cache(maxsize=MAX_FRAMES)(self._render)
+        self._drawn: dict[Hashable, bytes] = {}
 
     # -- drawing -------------------------------------------------------------------------
-    def _render(self, indices: tuple[int, ...]) -> bytes:
+    def _png(self, indices: tuple[int, ...]) -> bytes:
         params = {c.name: c.values[i] for c, i in zip(self.controls, indices)}
+        key = self.key(**params) if self.key else indices
+        if key not in self._drawn:
+            self._drawn[key] = self._render(params)
+        return self._drawn[key]
+
+    def _render(self, params: dict[str, object]) -> bytes:
         figure = self.draw(**params)
         if figure is None:
             figure = plt.gcf()
@@ -254,6 +261,7 @@ def explore(
     *,
     defaults: Mapping[str, object] | None = None,
     labels: Mapping[str, str] | None = None,
+    key: Callable[..., Hashable] | None = None,
     dpi: int = 80,
     description: str = "",
 ) -> Explorer:
@@ -261,8 +269,10 @@ def explore(
 
     `controls` maps each parameter of `draw` to the values it may take: numbers
     give a slider, strings a drop-down. `defaults` picks the starting value of
-    any control (else its first value), `labels` a display name. Display the
+    any control (else its first value), `labels` a display name. `key(**params)`,
+    if given, returns what the picture depends on: combinations with equal keys
+    are drawn once (for a parameter that only some choices use). Display the
     result (leave it last in a cell): live widgets in JupyterLab, precomputed
     frames when executed headless for the website.
     """
-    return Explorer(draw, controls, defaults=defaults, labels=labels, dpi=dpi, description=description)
+    return Explorer(draw, controls, defaults=defaults, labels=labels, key=key, dpi=dpi, description=description)

@@ -1,0 +1,113 @@
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from helpers.data import MNIST_FILES, MNISTDataError, balanced_subset, mnist, mnist_tensors, verify_mnist
+from helpers.paths import REPO_ROOT, data_dir
+
+
+@pytest.fixture
+def mnist_copy(tmp_path: Path) -> Path:
+    """A private copy of the four archives, safe to damage."""
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in MNIST_FILES:
+        shutil.copy(data_dir() / "MNIST" / "raw" / name, raw / name)
+    return tmp_path
+
+
+def test_data_dir_does_not_depend_on_working_directory(tmp_path, monkeypatch):
+    monkeypatch.delenv("DLF_DATA_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert data_dir() == REPO_ROOT / "data"
+    assert (data_dir() / "MNIST" / "raw" / "train-images-idx3-ubyte.gz").is_file()
+
+
+def test_data_dir_can_be_overridden(tmp_path, monkeypatch):
+    monkeypatch.setenv("DLF_DATA_DIR", str(tmp_path))
+    assert data_dir() == tmp_path.resolve()
+
+
+def test_committed_archives_match_their_checksums():
+    assert verify_mnist() == data_dir()
+
+
+def test_missing_file_is_named_with_a_fix(mnist_copy):
+    (mnist_copy / "MNIST" / "raw" / "t10k-labels-idx1-ubyte.gz").unlink()
+    with pytest.raises(MNISTDataError, match=r"missing: .*t10k-labels-idx1-ubyte\.gz.*git checkout"):
+        verify_mnist(mnist_copy)
+
+
+def test_corrupt_file_is_named_with_a_fix(mnist_copy):
+    archive = mnist_copy / "MNIST" / "raw" / "train-labels-idx1-ubyte.gz"
+    content = bytearray(archive.read_bytes())
+    content[100] ^= 0xFF
+    archive.write_bytes(bytes(content))
+    with pytest.raises(MNISTDataError, match=r"corrupt: .*train-labels-idx1-ubyte\.gz .*expected 3552534a"):
+        mnist(train=True, root=mnist_copy)
+
+
+def test_torchvision_reads_the_offline_copy_without_network(mnist_copy, monkeypatch):
+    def no_network(*args, **kwargs):
+        raise AssertionError("torchvision tried to reach the network")
+
+    monkeypatch.setattr("socket.socket.connect", no_network)
+    monkeypatch.setattr("socket.create_connection", no_network)
+    test_set = mnist(train=False, root=mnist_copy)
+    assert len(test_set) == 10_000
+    image, label = test_set[0]
+    assert image.size == (28, 28) and label == 7
+
+
+def test_truncated_extraction_is_redone(mnist_copy):
+    mnist(train=False, root=mnist_copy)
+    extracted = mnist_copy / "MNIST" / "raw" / "t10k-labels-idx1-ubyte"
+    extracted.write_bytes(extracted.read_bytes()[:100])
+    assert len(mnist(train=False, root=mnist_copy)) == 10_000
+
+
+def test_mnist_tensors_match_to_tensor():
+    from torchvision.transforms import ToTensor
+
+    images, labels = mnist_tensors(train=False)
+    assert images.shape == (10_000, 1, 28, 28) and images.dtype == torch.float32
+    assert labels.dtype == torch.int64
+    image, label = mnist(train=False, transform=ToTensor())[123]
+    assert torch.equal(images[123], image) and labels[123] == label
+
+
+def test_limited_subset_is_balanced_and_reproducible():
+    images, labels = mnist_tensors(train=False, limit=1000, seed=3)
+    again, _ = mnist_tensors(train=False, limit=1000, seed=3)
+    other, _ = mnist_tensors(train=False, limit=1000, seed=4)
+    assert torch.equal(labels.bincount(), torch.full((10,), 100))
+    assert torch.equal(images, again) and not torch.equal(images, other)
+
+
+def test_balanced_subset_spreads_the_remainder():
+    labels = torch.arange(10).repeat(20)
+    index = balanced_subset(labels, 23, seed=0)
+    assert len(index.unique()) == 23
+    counts = labels[index].bincount(minlength=10)
+    assert counts.max() - counts.min() <= 1
+
+
+@pytest.mark.parametrize("limit", [0, 9, 10_001])
+def test_impossible_limit_is_rejected(limit):
+    with pytest.raises(ValueError, match="limit must lie between 10 and 10000"):
+        mnist_tensors(train=False, limit=limit)
+
+
+def test_class_too_small_is_rejected():
+    labels = torch.tensor([0] * 50 + [1] * 2)
+    with pytest.raises(ValueError, match="class 1 has only 2 samples"):
+        balanced_subset(labels, 20)
+
+
+def test_extracted_sizes_are_the_real_ones(mnist_copy):
+    mnist(train=True, root=mnist_copy)
+    mnist(train=False, root=mnist_copy)
+    for name, (_, size) in MNIST_FILES.items():
+        assert (mnist_copy / "MNIST" / "raw" / name.removesuffix(".gz")).stat().st_size == size

@@ -1,0 +1,79 @@
+import pytest
+import torch
+from torch import nn
+
+from helpers.training import History, evaluate, fit, minibatches, train_epoch
+
+
+def toy_problem(n=200, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, 2, generator=generator)
+    y = (x[:, 0] + x[:, 1] > 0).long()
+    return x, y
+
+
+def test_minibatches_cover_every_index_once():
+    batches = list(minibatches(10, 4, shuffle=True, generator=torch.Generator().manual_seed(0)))
+    assert [len(b) for b in batches] == [4, 4, 2]
+    assert sorted(torch.cat(batches).tolist()) == list(range(10))
+    assert torch.equal(torch.cat(list(minibatches(5, 2, shuffle=False))), torch.arange(5))
+
+
+def test_bad_batch_size_rejected():
+    with pytest.raises(ValueError, match="batch_size must be at least 1"):
+        list(minibatches(10, 0, shuffle=False))
+
+
+def test_evaluate_matches_a_direct_computation():
+    x, y = toy_problem()
+    model = nn.Linear(2, 2)
+    loss, accuracy = evaluate(model, x, y, batch_size=33)
+    with torch.no_grad():
+        logits = model(x)
+    assert loss == pytest.approx(nn.functional.cross_entropy(logits, y).item(), rel=1e-5)
+    assert accuracy == pytest.approx((logits.argmax(1) == y).float().mean().item())
+    assert not model.training
+
+
+def test_train_epoch_takes_one_step_per_batch():
+    x, y = toy_problem(n=50)
+    model = nn.Linear(2, 2)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    steps = []
+    optimizer.register_step_post_hook(lambda *args: steps.append(1))
+    train_epoch(model, x, y, optimizer, batch_size=20)
+    assert len(steps) == 3 and model.training
+
+
+def test_fit_learns_and_records_history():
+    x, y = toy_problem()
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 2))
+    seen = []
+    history = fit(model, (x, y), val=(x, y), epochs=30, lr=0.05, batch_size=20,
+                  on_epoch=lambda epoch, h: seen.append(epoch))
+    assert isinstance(history, History) and history.epochs == 30 and seen == list(range(1, 31))
+    assert len(history.val_accuracy) == 30
+    assert history.train_loss[-1] < history.train_loss[0] / 3
+    assert history.val_accuracy[-1] > 0.95
+
+
+def test_fit_is_reproducible_from_a_seed():
+    x, y = toy_problem()
+
+    def run():
+        torch.manual_seed(1)
+        model = nn.Linear(2, 2)
+        return fit(model, (x, y), epochs=3, seed=5).train_loss
+
+    assert run() == run()
+
+
+def test_mismatched_or_empty_data_rejected():
+    model = nn.Linear(2, 2)
+    with pytest.raises(ValueError, match="3 inputs but 2 labels"):
+        evaluate(model, torch.zeros(3, 2), torch.zeros(2, dtype=torch.long))
+    with pytest.raises(ValueError, match="no data"):
+        evaluate(model, torch.zeros(0, 2), torch.zeros(0, dtype=torch.long))
+    with pytest.raises(ValueError, match="epochs must be at least 1"):
+        fit(model, toy_problem(), epochs=0)
