@@ -99,8 +99,8 @@ ACTIVATIONS: dict[str, Activation] = {
     for a in [
         Activation("sigmoid", "Sigmoid", _sigmoid, _sigmoid_derivative, lambda _: nn.Sigmoid()),
         Activation("tanh", "Tanh", _tanh, _tanh_derivative, lambda _: nn.Tanh()),
-        Activation("relu", "ReLU", lambda x, a: _leaky(x, 0.0), lambda x, a: _leaky_derivative(x, 0.0),
-                   lambda _: nn.ReLU()),
+        Activation("relu", "ReLU", lambda x, _: torch.where(x > 0, x, torch.zeros_like(x)),
+                   lambda x, _: _leaky_derivative(x, 0.0), lambda _: nn.ReLU()),
         Activation("leaky_relu", "Leaky ReLU", _leaky, _leaky_derivative, lambda a: nn.LeakyReLU(a),
                    alpha_default=0.01, alpha_valid=_slope_ok,
                    alpha_rule="a slope for negative inputs with 0 <= alpha < 1"),

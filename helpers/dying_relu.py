@@ -69,10 +69,10 @@ def track_hidden_units(
 def plot_traces(traces: list[HiddenUnitTrace], title: str) -> Figure:
     """Fraction of hidden units stuck in their negative region, and test accuracy, epoch by epoch."""
     figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.4), layout="constrained")
-    for trace in traces:
-        epochs = range(len(trace.inactive))
-        left.plot(epochs, trace.inactive, marker="o", label=trace.label)
-        right.plot(epochs, trace.accuracy, marker="o", label=trace.label)
+    for trace, marker, size in zip(traces, "osD^v<>p", range(9, 0, -1)):
+        epochs = range(len(trace.inactive))  # distinct markers, shrinking, keep overlapping runs visible
+        left.plot(epochs, trace.inactive, marker=marker, ms=size, label=trace.label)
+        right.plot(epochs, trace.accuracy, marker=marker, ms=size, label=trace.label)
     left.set(xlabel="epoch", ylabel="fraction of hidden units", ylim=(-0.03, 1.03),
              title="Units whose input is negative for every test image")
     right.set(xlabel="epoch", ylabel="test accuracy", ylim=(0, 1), title="Test accuracy")

@@ -1,0 +1,52 @@
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook, new_raw_cell
+
+from helpers.execute import main, notebook_paths
+
+EXPLORER = '''
+import matplotlib.pyplot as plt
+from helpers.explorer import explore
+
+def draw(height):
+    figure, axis = plt.subplots(figsize=(2, 2))
+    axis.bar([0], [height])
+    return figure
+
+explore(draw, {"height": [1.0, 2.0]})
+'''
+
+
+def test_notebook_paths_are_numbered_in_course_order():
+    names = [path.name for path in notebook_paths()]
+    assert names == sorted(names) and all(name[:2].isdigit() for name in names)
+
+
+def test_execute_in_place_stores_static_explorers_and_widget_state(tmp_path, capsys):
+    path = tmp_path / "demo.ipynb"
+    cells = [
+        new_raw_cell("---\ntitle: demo\n---"),
+        new_code_cell("import os\nos.environ['DLF_HEADLESS']"),
+        new_code_cell(EXPLORER),
+        new_code_cell("import ipywidgets\nipywidgets.IntSlider(value=3)"),
+    ]
+    nbformat.write(new_notebook(cells=cells), path)
+    assert main([str(path)]) == 0
+    assert "done in" in capsys.readouterr().out
+
+    notebook = nbformat.read(path, as_version=4)
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    assert [cell.execution_count for cell in code] == [1, 2, 3]
+    assert code[0].outputs[0]["data"]["text/plain"] == "'1'"
+    explorer = code[1].outputs[0]["data"]
+    assert 'class="dlf-explorer"' in explorer["text/html"]
+    assert "application/vnd.jupyter.widget-view+json" not in explorer
+    model_id = code[2].outputs[0]["data"]["application/vnd.jupyter.widget-view+json"]["model_id"]
+    assert model_id in notebook.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    assert all("execution" not in cell.metadata for cell in code)
+
+
+def test_missing_notebook_is_a_usage_error(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main([str(tmp_path / "nope.ipynb")])
+    assert "no notebook at" in capsys.readouterr().err
