@@ -1,0 +1,265 @@
+"""Vanishing gradients, measured: stacked activations going forward, shrinking slopes going backward,
+and deep MLPs trained side by side while `helpers.diagnostics` watches every layer."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from torch import Tensor, nn
+
+from helpers.activations import activate, get_activation
+from helpers.deep_mlp import deep_mlp
+from helpers.diagnostics import FIELDS, LayerMonitor, LayerStats, activation_outputs, diagnose
+from helpers.seeding import seed_everything
+from helpers.training import History, fit
+
+SIGMOID_PEAK_SLOPE = 0.25
+
+
+def _check_depth(depth: int) -> None:
+    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
+        raise ValueError(f"depth must be a positive whole number of layers, got {depth!r}")
+
+
+def stack_activation(name: str, x: Tensor, depth: int) -> Tensor:
+    """Apply the activation `name` `depth` times in a row: row k of the result is the output after k layers.
+
+    Row 0 is `x` itself, so the result has shape (depth + 1, *x.shape). Each "layer"
+    is the bare activation (weight 1, no bias), the chain the lecture describes.
+    """
+    _check_depth(depth)
+    outputs = [x]
+    for _ in range(depth):
+        outputs.append(activate(name, outputs[-1]))
+    return torch.stack(outputs)
+
+
+def sigmoid_fixed_point(*, tol: float = 1e-12, max_steps: int = 200) -> float:
+    """The one x with sigmoid(x) = x, found by applying the sigmoid until nothing changes (about 0.659)."""
+    x = 0.0
+    for _ in range(max_steps):
+        x, previous = float(activate("sigmoid", torch.tensor(x, dtype=torch.float64))), x
+        if abs(x - previous) < tol:
+            return x
+    raise RuntimeError(f"the iteration did not settle to within {tol} in {max_steps} steps; raise max_steps")
+
+
+def chain_slope(depth: int, x: Tensor) -> Tensor:
+    """d/dx of `depth` stacked sigmoids at every entry of `x`, computed by autograd: what reaches layer 1."""
+    x = x.detach().to(torch.float64).requires_grad_(True)
+    stack_activation("sigmoid", x, depth)[-1].sum().backward()
+    return x.grad
+
+
+def plot_forward_collapse(depth: int = 5, span: float = 10.0) -> Figure:
+    """Left: the output of 1..depth stacked sigmoids against the input. Right: the cobweb that explains it."""
+    x = torch.linspace(-span, span, 401)
+    stack, point = stack_activation("sigmoid", x, depth), sigmoid_fixed_point()
+    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6), layout="constrained")
+    for k in range(1, depth + 1):
+        left.plot(x, stack[k], color=plt.cm.viridis((k - 1) / max(depth - 1, 1)), label=f"{k} layer{'s' * (k > 1)}")
+    left.axhline(point, color="k", ls=":", lw=1, label=f"fixed point {point:.3f}")
+    left.set(xlabel="input x", ylabel="output", ylim=(-0.02, 1.02), title="Stacked sigmoids flatten every input")
+    left.legend(fontsize="small", loc="lower right")
+    grid = torch.linspace(-1.5, 1.5, 200)
+    right.plot(grid, activate("sigmoid", grid), color="C0", label="sigmoid(x)")
+    right.plot(grid, grid, color="grey", lw=1, label="y = x")
+    for start, color in ((-1.4, "C3"), (1.4, "C2")):
+        v = stack_activation("sigmoid", torch.tensor(start), depth).numpy()
+        # (v0, v0) -> (v0, v1) -> (v1, v1) -> (v1, v2) ...: up to the curve, across to the diagonal
+        right.plot(np.repeat(v[:-1], 2), np.concatenate([[v[0]], np.repeat(v[1:], 2)[:-1]]), color=color, lw=1,
+                   label=f"start at {start:g}")
+    right.plot(point, point, "ko", ms=5)
+    right.set(xlabel="input of a layer", ylabel="output of the layer", title="Each layer pulls values toward 0.659",
+              xlim=(-1.5, 1.5), ylim=(-0.1, 1.1))
+    right.legend(fontsize="small", loc="upper left")
+    for axis in (left, right):
+        axis.grid(alpha=0.3)
+    return figure
+
+
+def plot_depth_distribution(activation: str, depth: int, span: float = 10.0) -> Figure:
+    """Histogram of what `depth` stacked copies of `activation` make of inputs spread evenly over [-span, span]."""
+    x = (torch.arange(4000) + 0.5) / 4000 * 2 * span - span  # the centres of 4000 equal slices of [-span, span]
+    output = stack_activation(activation, x, depth)[-1]
+    figure, axis = plt.subplots(figsize=(8, 3))
+    figure.subplots_adjust(left=0.09, right=0.98, bottom=0.16, top=0.9)  # fixed margins: quicker than a layout engine
+    for values, bins, color, label in ((x, 100, "lightgrey", "inputs"), (output, 400, "C0", f"after {depth} layers")):
+        axis.hist(values, bins=bins, range=(-span, span), density=True, histtype="stepfilled", color=color, label=label)
+    axis.set(xlabel="value", ylabel="density (log)", yscale="log", ylim=(1e-3, 1e3),
+             title=f"{depth} stacked {get_activation(activation).title} layers: outputs span "
+                   f"[{output.min().item() + 0.0:.3g}, {output.max().item():.3g}]")
+    axis.legend(loc="upper right")
+    axis.grid(alpha=0.3)
+    return figure
+
+
+def plot_gradient_bound(max_depth: int = 12) -> Figure:
+    """The bound 0.25^n on the slope of n stacked sigmoids next to the largest slope autograd measures."""
+    _check_depth(max_depth)
+    depths = np.arange(1, max_depth + 1)
+    x = torch.linspace(-10, 10, 4001)
+    measured = [chain_slope(int(n), x).max().item() for n in depths]
+    figure, axis = plt.subplots(figsize=(6.5, 3.6), layout="constrained")
+    axis.semilogy(depths, SIGMOID_PEAK_SLOPE**depths, "k--", label="bound $0.25^n$")
+    axis.semilogy(depths, measured, "o-", color="C3", label="measured: largest slope over $x \\in [-10, 10]$")
+    axis.set(xlabel="number of stacked sigmoids n", ylabel="slope reaching layer 1",
+             title="The gradient shrinks geometrically with depth")
+    axis.legend()
+    axis.grid(alpha=0.3, which="both")
+    return figure
+
+
+def reports_at_init(
+    batch: tuple[Tensor, Tensor],
+    activations: Sequence[str],
+    *,
+    depth: int,
+    init: str,
+    width: int = 64,
+    seed: int = 0,
+) -> dict[str, list[LayerStats]]:
+    """`diagnose` a freshly built `deep_mlp` for each activation; the same seed gives every net the same weights."""
+    reports = {}
+    for activation in activations:
+        seed_everything(seed)
+        reports[activation] = diagnose(deep_mlp(depth, width, activation, init), *batch)
+    return reports
+
+
+def plot_per_layer(
+    reports: Mapping[str, Sequence[LayerStats]], field: str, ax: Axes, *, ylabel: str, title: str = ""
+) -> Axes:
+    """`field` of every layer, one line per report (e.g. per activation), on a log scale."""
+    if field not in FIELDS[2:]:
+        raise ValueError(f"unknown field {field!r}; choose one of {', '.join(FIELDS[2:])}")
+    for label, report in reports.items():
+        values = np.array([getattr(row, field) for row in report], dtype=float)  # None -> nan, not drawn
+        ax.semilogy(range(1, len(report) + 1), values, "o-", ms=4, label=label)
+    ax.set(xlabel="layer", ylabel=ylabel, title=title)
+    if len(reports) > 1:
+        ax.legend(fontsize="small")
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def plot_activation_histograms(outputs: Mapping[str, Tensor], ax: Axes, *, title: str = "", lines: int = 4) -> Axes:
+    """Histograms of up to `lines` hidden layers' outputs, evenly spaced from the first to the last."""
+    values = list(outputs.values())
+    low, high = min(v.min().item() for v in values), max(v.max().item() for v in values)
+    for k in np.unique(np.linspace(0, len(values) - 1, lines).round().astype(int)):
+        counts, edges = np.histogram(values[k].flatten().numpy(), bins=50, range=(low, high), density=True)
+        ax.stairs(counts, edges, color=plt.cm.viridis(k / max(len(values) - 1, 1)), label=f"layer {k + 1}")
+    ax.set(xlabel="activation value", ylabel="density (log)", yscale="log", title=title)
+    ax.legend(fontsize="small")
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def plot_deep_mlp_at_init(
+    batch: tuple[Tensor, Tensor], *, depth: int, activation: str, init: str, width: int = 64, seed: int = 0
+) -> Figure:
+    """A fresh `deep_mlp` on one batch: per-layer spread and gradient norm, and its activation histograms."""
+    seed_everything(seed)
+    model = deep_mlp(depth, width, activation, init)
+    report, outputs = {activation: diagnose(model, *batch)}, activation_outputs(model, batch[0])
+    figure, (spread, gradient, histogram) = plt.subplots(1, 3, figsize=(12, 3.3))
+    figure.subplots_adjust(left=0.06, right=0.99, bottom=0.15, top=0.83, wspace=0.3)
+    plot_per_layer(report, "spread", spread, ylabel="spread across images", title="Forward: does the input matter?")
+    plot_per_layer(report, "grad_norm", gradient, ylabel="weight-gradient norm", title="Backward: gradient per layer")
+    spread.set_ylim(1e-12, 1)  # fixed scales, so that frames can be compared
+    gradient.set_ylim(1e-20, 1e2)
+    plot_activation_histograms(outputs, histogram, title="Activations")
+    figure.suptitle(f"{depth} hidden {activation} layers, {init} initialization")
+    return figure
+
+
+@dataclass
+class Run:
+    """One monitored training run: its label, its per-epoch `History` and its per-step `LayerMonitor`."""
+
+    label: str
+    history: History
+    monitor: LayerMonitor
+
+
+def train_monitored(
+    label: str,
+    model: nn.Module,
+    train: tuple[Tensor, Tensor],
+    val: tuple[Tensor, Tensor],
+    *,
+    lr: float,
+    epochs: int,
+    seed: int = 0,
+) -> Run:
+    """Train `model` with plain SGD (no momentum) while a `LayerMonitor` records every step.
+
+    Plain SGD moves each weight in proportion to its gradient, so a vanished
+    gradient shows as a layer that does not move (Adam would rescale it).
+    """
+    if not lr > 0:
+        raise ValueError(f"lr must be a positive learning rate, got {lr!r}")
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    with LayerMonitor(model, optimizer) as monitor:
+        history = fit(model, train, epochs=epochs, val=val, optimizer=optimizer, seed=seed)
+    return Run(label, history, monitor)
+
+
+def plot_training(runs: Sequence[Run]) -> Figure:
+    """Training loss and validation accuracy per epoch, and the first layer's gradient norm at every step."""
+    figure, (loss, accuracy, gradient) = plt.subplots(1, 3, figsize=(12, 3.5), layout="constrained")
+    for run in runs:
+        epochs = range(1, run.history.epochs + 1)
+        loss.plot(epochs, run.history.train_loss, "o-", label=run.label)
+        accuracy.plot(epochs, run.history.val_accuracy, "o-", label=run.label)
+        gradient.semilogy(run.monitor.series("grad_norm", layer=0), lw=1, label=run.label)
+    loss.set(xlabel="epoch", ylabel="cross-entropy", title="Training loss")
+    accuracy.axhline(0.1, color="grey", ls=":", lw=1)
+    accuracy.set(xlabel="epoch", ylabel="accuracy", ylim=(0, 1), title="Validation accuracy (chance = 0.1)")
+    gradient.set(xlabel="training step", ylabel="weight-gradient norm", title="First layer's gradient")
+    for axis in (loss, accuracy, gradient):
+        axis.grid(alpha=0.3, which="both")
+    figure.legend(*loss.get_legend_handles_labels(), loc="outside right upper", fontsize="small")
+    return figure
+
+
+def _plot_layers_over_steps(runs: Sequence[Run], field: str, ylabel: str, *, log: bool) -> Figure:
+    figure, axes = plt.subplots(1, len(runs), figsize=(5 * len(runs), 3.5), layout="constrained", sharey=True,
+                                squeeze=False)
+    for axis, run in zip(axes[0], runs):
+        layers = len(run.monitor.latest)
+        for k, row in enumerate(run.monitor.latest):
+            series = np.array(run.monitor.series(field, layer=k), dtype=float)  # None -> nan, not drawn
+            if not np.isnan(series).all():
+                label = f"layer {k + 1}" if row.activation else "output layer"
+                axis.plot(series, lw=1, color=plt.cm.viridis(k / max(layers - 1, 1)), label=label)
+        axis.set(xlabel="training step", title=run.label, yscale="log" if log else "linear")
+        axis.grid(alpha=0.3, which="both")
+    axes[0, 0].set_ylabel(ylabel)
+    handles, labels = max((axis.get_legend_handles_labels() for axis in axes[0]), key=lambda h: len(h[0]))
+    if handles:
+        axes[0, -1].legend(handles, labels, fontsize="x-small", ncol=2, loc="best")
+    return figure
+
+
+def plot_update_ratios(runs: Sequence[Run]) -> Figure:
+    """Update-to-weight ratio of every layer at every step, with the 1e-3 rule of thumb as a reference."""
+    figure = _plot_layers_over_steps(runs, "update_to_weight", "|update| / |weight|", log=True)
+    for axis in figure.axes:
+        axis.axhline(1e-3, color="k", ls="--", lw=1.5)
+        axis.annotate("1e-3", (0, 1e-3), xytext=(2, 3), textcoords="offset points")
+    return figure
+
+
+def plot_dead_units(runs: Sequence[Run]) -> Figure:
+    """Fraction of each layer's units whose input was negative for the whole batch, step by step."""
+    figure = _plot_layers_over_steps(runs, "dead", "fraction of units never positive", log=False)
+    figure.axes[0].set_ylim(-0.02, 1.02)
+    return figure

@@ -1,0 +1,151 @@
+"""Tests for helpers.vanishing: the chains against torch.nn and autograd, the runs against SGD's rule."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from helpers.deep_mlp import deep_mlp
+from helpers.diagnostics import diagnose
+from helpers.seeding import seed_everything
+from helpers.vanishing import (
+    chain_slope,
+    plot_activation_histograms,
+    plot_dead_units,
+    plot_deep_mlp_at_init,
+    plot_depth_distribution,
+    plot_forward_collapse,
+    plot_gradient_bound,
+    plot_per_layer,
+    plot_training,
+    plot_update_ratios,
+    reports_at_init,
+    sigmoid_fixed_point,
+    stack_activation,
+    train_monitored,
+)
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.fixture(scope="module")
+def tiny_data():
+    generator = torch.Generator().manual_seed(0)
+    images = torch.randn(40, 5, generator=generator)
+    return images, (images[:, 0] > 0).long() + (images[:, 1] > 0).long()
+
+
+def tiny_net(activation: str = "relu") -> nn.Sequential:
+    seed_everything(0)
+    return deep_mlp(3, 8, activation, "kaiming", in_features=5, classes=3)
+
+
+def test_stack_activation_matches_torch_nn():
+    x = torch.linspace(-6, 6, 13)
+    stack = stack_activation("sigmoid", x, 4)
+    expected = [x]
+    for _ in range(4):
+        expected.append(nn.Sigmoid()(expected[-1]))
+    torch.testing.assert_close(stack, torch.stack(expected))
+
+
+def test_relu_is_idempotent():
+    stack = stack_activation("relu", torch.linspace(-3, 3, 7), 5)
+    for row in stack[2:]:
+        torch.testing.assert_close(row, stack[1])
+
+
+def test_fixed_point():
+    p = sigmoid_fixed_point()
+    assert torch.sigmoid(torch.tensor(p, dtype=torch.float64)).item() == pytest.approx(p, abs=1e-11)
+    assert p == pytest.approx(0.659, abs=1e-3)
+
+
+def test_chain_slope_is_the_product_of_slopes_and_obeys_the_bound():
+    x = torch.linspace(-8, 8, 33, dtype=torch.float64)
+    a1 = torch.sigmoid(x)
+    by_hand = (a1 * (1 - a1)) * (torch.sigmoid(a1) * (1 - torch.sigmoid(a1)))  # chain rule for two layers
+    torch.testing.assert_close(chain_slope(2, x), by_hand)
+    for depth in (1, 3, 6):
+        assert chain_slope(depth, x).max().item() <= 0.25**depth
+
+
+def test_bad_depth_is_rejected():
+    with pytest.raises(ValueError, match="depth must be a positive whole number"):
+        stack_activation("tanh", torch.zeros(3), 0)
+    with pytest.raises(ValueError, match="depth must be a positive whole number"):
+        plot_gradient_bound(2.5)
+
+
+def test_gradient_bound_figure_draws_the_bound_above_the_measurement():
+    bound, measured = plot_gradient_bound(6).axes[0].get_lines()
+    np.testing.assert_allclose(bound.get_ydata(), 0.25 ** np.arange(1, 7))
+    assert np.all(measured.get_ydata() <= bound.get_ydata())
+
+
+def test_forward_figures_are_labelled():
+    for figure in (plot_forward_collapse(3), plot_depth_distribution("tanh", 4)):
+        for axis in figure.axes:
+            assert axis.get_xlabel() and axis.get_ylabel() and axis.get_title()
+    assert "outputs span [0.622, 0.675]" in plot_depth_distribution("sigmoid", 3).axes[0].get_title()
+
+
+def test_reports_at_init_share_weights_and_match_diagnose():
+    batch = torch.rand(6, 1, 28, 28), torch.arange(6)
+    reports = reports_at_init(batch, ["sigmoid", "relu"], depth=2, init="kaiming", width=8)
+    assert reports["sigmoid"][0].weight_norm == reports["relu"][0].weight_norm  # same seed, same weights
+    seed_everything(0)
+    direct = diagnose(deep_mlp(2, 8, "tanh", "xavier"), *batch)
+    assert reports_at_init(batch, ["tanh"], depth=2, init="xavier", width=8)["tanh"] == direct
+
+
+def test_per_layer_plots(tiny_data):
+    reports = {"relu": diagnose(tiny_net(), *tiny_data), "tanh": diagnose(tiny_net("tanh"), *tiny_data)}
+    axis = plot_per_layer(reports, "grad_norm", plt.subplots()[1], ylabel="gradient")
+    assert len(axis.get_lines()) == 2 and axis.get_yscale() == "log"
+    np.testing.assert_allclose(axis.get_lines()[0].get_ydata(), [row.grad_norm for row in reports["relu"]])
+    with pytest.raises(ValueError, match="unknown field 'gradient'"):
+        plot_per_layer(reports, "gradient", axis, ylabel="")
+
+
+def test_histograms_draw_up_to_four_layers():
+    outputs = {str(k): torch.randn(50, 4) for k in range(10)}
+    axis = plot_activation_histograms(outputs, plt.subplots()[1])
+    assert [t.get_text() for t in axis.get_legend().get_texts()] == ["layer 1", "layer 4", "layer 7", "layer 10"]
+
+
+def test_explorer_frame_has_three_labelled_panels():
+    batch = torch.rand(20, 1, 28, 28), torch.arange(20) % 10
+    figure = plot_deep_mlp_at_init(batch, depth=3, activation="sigmoid", init="default", width=8)
+    assert [axis.get_title() for axis in figure.axes][0] == "Forward: does the input matter?"
+    assert all(axis.get_xlabel() and axis.get_ylabel() for axis in figure.axes)
+
+
+def test_train_monitored_follows_the_sgd_rule(tiny_data):
+    run = train_monitored("relu", tiny_net(), tiny_data, tiny_data, lr=0.05, epochs=2)
+    assert run.history.epochs == 2 and len(run.monitor.steps) == 2 * 1  # one batch of 40 (batch size 100) per epoch
+    for row in run.monitor.steps[0]:
+        # plain SGD: the update is lr times the gradient, so the ratios differ by exactly lr
+        assert row.update_to_weight == pytest.approx(0.05 * row.grad_to_weight, rel=1e-5)
+    with pytest.raises(ValueError, match="lr must be a positive learning rate"):
+        train_monitored("x", tiny_net(), tiny_data, tiny_data, lr=0.0, epochs=1)
+
+
+def test_run_figures(tiny_data):
+    runs = [train_monitored(name, tiny_net(name), tiny_data, tiny_data, lr=0.1, epochs=2) for name in ("relu", "tanh")]
+    training = plot_training(runs)
+    assert [axis.get_title() for axis in training.axes][:2] == ["Training loss", "Validation accuracy (chance = 0.1)"]
+    ratios = plot_update_ratios(runs)
+    assert all(any(np.allclose(line.get_ydata(), 1e-3) for line in axis.get_lines()) for axis in ratios.axes)
+    dead = plot_dead_units(runs)
+    assert len(dead.axes[0].get_lines()) == 3  # the three ReLU layers; the output layer has no activation
+    assert len(dead.axes[1].get_lines()) == 0  # tanh has no dead units to count
