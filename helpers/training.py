@@ -102,22 +102,28 @@ def fit(
     batch_size: int = 100,
     loss_fn: LossFunction = nn.functional.cross_entropy,
     seed: int = 0,
+    augment: Callable[[torch.Tensor], torch.Tensor] | None = None,
     on_epoch: Callable[[int, History], None] | None = None,
 ) -> History:
     """Train `model` for `epochs` epochs and return its `History`.
 
     The data must already be on the model's device. Without an `optimizer`,
-    Adam with learning rate `lr` is used. `on_epoch(epoch, history)` is called
-    after each epoch (epochs count from 1), for progress output or live plots.
+    Adam with learning rate `lr` is used. `augment`, if given, maps the training
+    inputs to a randomly changed copy, drawn afresh at the start of every epoch
+    (see `helpers.augmentation.per_image`); validation data is used as given.
+    `on_epoch(epoch, history)` is called after each epoch (epochs count from 1),
+    for progress output or live plots.
     """
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, got {epochs}")
     optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=lr)
     generator = torch.Generator().manual_seed(seed)
     history = History()
+    inputs, labels = train
     for epoch in range(1, epochs + 1):
         loss, accuracy = train_epoch(
-            model, *train, optimizer, loss_fn=loss_fn, batch_size=batch_size, generator=generator
+            model, augment(inputs) if augment else inputs, labels, optimizer,
+            loss_fn=loss_fn, batch_size=batch_size, generator=generator,
         )
         history.train_loss.append(loss)
         history.train_accuracy.append(accuracy)

@@ -77,3 +77,26 @@ def test_mismatched_or_empty_data_rejected():
         evaluate(model, torch.zeros(0, 2), torch.zeros(0, dtype=torch.long))
     with pytest.raises(ValueError, match="epochs must be at least 1"):
         fit(model, toy_problem(), epochs=0)
+
+
+def test_augment_gives_every_epoch_a_fresh_copy_and_leaves_validation_alone():
+    x, y = toy_problem(n=40)
+    calls = []
+
+    def shift(inputs):
+        calls.append(inputs)
+        return inputs + 0.01 * len(calls)
+
+    torch.manual_seed(0)
+    history = fit(nn.Linear(2, 2), (x, y), val=(x, y), epochs=3, augment=shift)
+    assert len(calls) == 3 and all(c is x for c in calls) and history.epochs == 3
+
+
+def test_identity_augment_trains_exactly_like_no_augment():
+    x, y = toy_problem()
+
+    def run(augment):
+        torch.manual_seed(1)
+        return fit(nn.Linear(2, 2), (x, y), val=(x, y), epochs=3, seed=4, augment=augment)
+
+    assert run(lambda inputs: inputs) == run(None)

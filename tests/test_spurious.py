@@ -1,0 +1,68 @@
+"""Colour-tinted MNIST: colours follow the stated probabilities, strokes keep their grey values."""
+
+import pytest
+import torch
+
+from helpers.spurious import PALETTE, tint_digits
+
+
+def fake_digits(count: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    generator = torch.Generator().manual_seed(seed)
+    images = torch.rand(count, 1, 4, 4, generator=generator) * 0.8 + 0.1  # no pixel is exactly 0
+    return images, torch.arange(count) % 10
+
+
+def colour_names(images: torch.Tensor, tinted: torch.Tensor) -> list[str]:
+    """Recover each image's colour by dividing the tinted image by the grey one."""
+    by_value = {colour: name for name, colour in PALETTE.items()}
+    colours = (tinted / images).mean(dim=(2, 3))
+    return [by_value[tuple(round(c, 3) for c in colour.tolist())] for colour in colours]
+
+
+def test_each_image_is_its_grey_image_times_one_palette_colour():
+    images, labels = fake_digits(60)
+    tinted = tint_digits(images, labels, red_digit=7, red_if_digit=0.5, red_if_other=0.1)
+    assert tinted.shape == (60, 3, 4, 4)
+    names = colour_names(images, tinted)
+    for image, painted, name in zip(images, tinted, names):
+        expected = image * torch.tensor(PALETTE[name])[:, None, None]
+        assert torch.allclose(painted, expected)
+
+
+def test_certain_rule_paints_exactly_the_red_digit_red():
+    images, labels = fake_digits(100)
+    names = colour_names(images, tint_digits(images, labels, red_digit=3, red_if_digit=1.0, red_if_other=0.0))
+    assert [name == "red" for name in names] == (labels == 3).tolist()
+
+
+def test_red_shares_follow_the_probabilities():
+    images, labels = fake_digits(20_000)
+    names = colour_names(images, tint_digits(images, labels, red_digit=7, red_if_digit=0.9, red_if_other=0.2, seed=5))
+    red = torch.tensor([name == "red" for name in names])
+    digit = labels == 7
+    # 2000 sevens and 18000 others: five binomial standard deviations as tolerance
+    assert abs(red[digit].float().mean().item() - 0.9) < 5 * (0.9 * 0.1 / 2000) ** 0.5
+    assert abs(red[~digit].float().mean().item() - 0.2) < 5 * (0.2 * 0.8 / 18000) ** 0.5
+    others = [name for name, is_red in zip(names, red) if not is_red]
+    counts = torch.tensor([others.count(name) for name in PALETTE if name != "red"], dtype=torch.float)
+    assert (counts / counts.sum() - 0.2).abs().max() < 0.02  # the five other colours equally often
+
+
+def test_same_seed_same_colours_other_seed_other_colours():
+    images, labels = fake_digits(50)
+    first = tint_digits(images, labels, red_digit=1, red_if_digit=0.5, red_if_other=0.5, seed=1)
+    assert torch.equal(first, tint_digits(images, labels, red_digit=1, red_if_digit=0.5, red_if_other=0.5, seed=1))
+    assert not torch.equal(first, tint_digits(images, labels, red_digit=1, red_if_digit=0.5, red_if_other=0.5, seed=2))
+
+
+def test_rejects_bad_input():
+    images, labels = fake_digits(10)
+    rule = dict(red_digit=7, red_if_digit=0.9, red_if_other=0.0)
+    with pytest.raises(ValueError, match=r"grey-scale, of shape \(N, 1, H, W\)"):
+        tint_digits(images[:, 0], labels, **rule)
+    with pytest.raises(ValueError, match="pair up"):
+        tint_digits(images, labels[:5], **rule)
+    with pytest.raises(ValueError, match="red_digit must be a digit from 0 to 9"):
+        tint_digits(images, labels, **{**rule, "red_digit": 10})
+    with pytest.raises(ValueError, match=r"red_if_other is a probability and must lie in \[0, 1\]"):
+        tint_digits(images, labels, **{**rule, "red_if_other": 1.5})
