@@ -1,0 +1,84 @@
+"""Tests for helpers.progress: epoch lines, history plots and the progress reporter."""
+
+import IPython.display
+import pytest
+from matplotlib.figure import Figure
+
+from helpers.explorer import HEADLESS_ENV_VAR
+from helpers.progress import TrainingProgress, describe_epoch, plot_history
+from helpers.training import History
+
+
+def history(epochs=3, validation=True):
+    made = History(train_loss=[1.0 / (i + 1) for i in range(epochs)],
+                   train_accuracy=[0.5 + 0.1 * i for i in range(epochs)])
+    if validation:
+        made.val_loss = [1.5 / (i + 1) for i in range(epochs)]
+        made.val_accuracy = [0.4 + 0.1 * i for i in range(epochs)]
+    return made
+
+
+def test_describe_epoch_reports_training_and_validation():
+    line = describe_epoch(2, 10, history(), seconds=1.25)
+    assert line == "epoch  2/10  train loss 0.5000 accuracy 0.6000  | val loss 0.7500 accuracy 0.5000  (1.2 s)"
+    assert "val" not in describe_epoch(1, 3, history(validation=False), seconds=0.5)
+
+
+def test_describe_epoch_rejects_an_epoch_not_in_the_history():
+    with pytest.raises(ValueError, match="epoch 4 is not in the history, which holds epochs 1 to 3"):
+        describe_epoch(4, 5, history(), seconds=1.0)
+
+
+def test_plot_history_draws_each_series_on_both_panels():
+    reference = History(train_loss=[0.9] * 5, train_accuracy=[0.6] * 5)
+    figure = plot_history(history(), reference=reference, epochs=8)
+    assert isinstance(figure, Figure)
+    loss_axes, accuracy_axes = figure.axes
+    assert [line.get_label() for line in loss_axes.lines] == ["train", "validation", "lecture (published)"]
+    assert list(accuracy_axes.lines[1].get_ydata()) == history().val_accuracy
+    assert loss_axes.get_xlim() == (0.5, 8.5)
+    assert loss_axes.get_xlabel() == "epoch" and accuracy_axes.get_ylabel() == "accuracy"
+
+
+def test_plot_history_rejects_an_empty_history():
+    with pytest.raises(ValueError, match="no epochs yet"):
+        plot_history(History())
+
+
+def test_headless_progress_prints_one_line_per_epoch(monkeypatch, capsys):
+    monkeypatch.setenv(HEADLESS_ENV_VAR, "1")
+    progress = TrainingProgress(epochs=3)
+    batches = [1, 2, 3]
+    assert progress.batches(batches, epoch=1) is batches
+    run = history()
+    for epoch in (1, 2, 3):
+        progress(epoch, run)
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split("  ")[0] for line in lines] == ["epoch 1/3", "epoch 2/3", "epoch 3/3"]
+
+
+def test_live_progress_shows_bars_and_curves_then_clears_the_live_figure(monkeypatch, capsys):
+    monkeypatch.setenv(HEADLESS_ENV_VAR, "0")
+    shown = []
+
+    class Handle:
+        def update(self, item):
+            shown.append(item)
+
+    def display(item, display_id=False):
+        shown.append(item)
+        return Handle()
+
+    monkeypatch.setattr(IPython.display, "display", display)
+    progress = TrainingProgress(epochs=2)
+    assert list(progress.batches(range(4), epoch=1)) == [0, 1, 2, 3]
+    run = history(epochs=2)
+    progress(1, run)
+    progress(2, run)
+    assert [type(item).__name__ for item in shown] == ["Figure", "Figure", "HTML"]
+    assert capsys.readouterr().out == ""
+
+
+def test_progress_rejects_no_epochs():
+    with pytest.raises(ValueError, match="epochs must be at least 1"):
+        TrainingProgress(epochs=0)
