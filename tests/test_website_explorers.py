@@ -7,40 +7,15 @@ is moved and the picture must change, with no script error and no widget error.
 """
 
 import json
-import os
-import shutil
 
 import nbformat
 import pytest
 from nbconvert import HTMLExporter
 
-from helpers.execute import notebook_paths
+from browser_support import notebooks_with_explorers
 from helpers.paths import REPO_ROOT
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "website"
-
-
-def notebooks_with_explorers():
-    return [path for path in notebook_paths() if 'class=\\"dlf-explorer\\"' in path.read_text()]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI"):
-            pytest.fail("Debian's chromium is missing; .ci/run installs it (apt-get install chromium)")
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium); no browser is downloaded")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run"],
-        )
-        yield browser
-        browser.close()
 
 
 def move(control) -> None:
