@@ -18,7 +18,7 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms import Compose, Lambda, ToTensor
 
 from helpers.data import mnist, mnist_tensors
-from helpers.training import History, LossFunction, train_epoch
+from helpers.training import History, LossFunction, run_epochs, train_epoch
 
 LECTURE_SEED = 1234
 LECTURE_BATCH_SIZE = 100
@@ -127,23 +127,6 @@ def evaluate_with_loader(
     return total_loss / len(loader.dataset), correct / len(loader.dataset)
 
 
-def _fit_epochs(
-    train_one_epoch: Callable[[int], tuple[float, float]],
-    epochs: int,
-    on_epoch: Callable[[int, History], None] | None,
-) -> History:
-    if epochs < 1:
-        raise ValueError(f"epochs must be at least 1, got {epochs}")
-    history = History()
-    for epoch in range(1, epochs + 1):
-        loss, accuracy = train_one_epoch(epoch)
-        history.train_loss.append(loss)
-        history.train_accuracy.append(accuracy)
-        if on_epoch is not None:
-            on_epoch(epoch, history)
-    return history
-
-
 def fit_with_loader(
     model: nn.Module,
     loader: DataLoader,
@@ -159,12 +142,12 @@ def fit_with_loader(
     `batches` and `on_epoch` take a `helpers.progress.TrainingProgress`'s
     `batches` method and the progress object itself.
     """
-    return _fit_epochs(
+    return run_epochs(
         lambda epoch: train_epoch_with_loader(
             model, loader, optimizer, device=device, batches=batches, epoch=epoch
         ),
         epochs,
-        on_epoch,
+        on_epoch=on_epoch,
     )
 
 
@@ -195,12 +178,12 @@ def fit_in_loader_order(
     Seeded as the lecture seeds, this gives the numbers `fit_with_loader` gives,
     without reading and transforming one image at a time.
     """
-    return _fit_epochs(
+    return run_epochs(
         lambda epoch: train_epoch(
             model, *train, optimizer, batch_size=batch_size, generator=loader_shuffle_generator()
         ),
         epochs,
-        on_epoch,
+        on_epoch=on_epoch,
     )
 
 

@@ -91,6 +91,35 @@ def train_epoch(
     return total_loss / len(labels), correct / len(labels)
 
 
+def run_epochs(
+    train_one_epoch: Callable[[int], tuple[float, float]],
+    epochs: int,
+    *,
+    validate: Callable[[], tuple[float, float]] | None = None,
+    on_epoch: Callable[[int, History], None] | None = None,
+) -> History:
+    """The epoch loop every training recipe shares, returning the `History` it records.
+
+    For epochs 1 to `epochs`: `train_one_epoch(epoch)` returns the epoch's loss
+    and accuracy, `validate()` (if given) those on held-out data, and then
+    `on_epoch(epoch, history)` is called, for progress output or live plots.
+    """
+    if epochs < 1:
+        raise ValueError(f"epochs must be at least 1, got {epochs}")
+    history = History()
+    for epoch in range(1, epochs + 1):
+        loss, accuracy = train_one_epoch(epoch)
+        history.train_loss.append(loss)
+        history.train_accuracy.append(accuracy)
+        if validate is not None:
+            loss, accuracy = validate()
+            history.val_loss.append(loss)
+            history.val_accuracy.append(accuracy)
+        if on_epoch is not None:
+            on_epoch(epoch, history)
+    return history
+
+
 def fit(
     model: nn.Module,
     train: tuple[torch.Tensor, torch.Tensor],
@@ -114,23 +143,15 @@ def fit(
     `on_epoch(epoch, history)` is called after each epoch (epochs count from 1),
     for progress output or live plots.
     """
-    if epochs < 1:
-        raise ValueError(f"epochs must be at least 1, got {epochs}")
     optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=lr)
     generator = torch.Generator().manual_seed(seed)
-    history = History()
     inputs, labels = train
-    for epoch in range(1, epochs + 1):
-        loss, accuracy = train_epoch(
+    return run_epochs(
+        lambda _epoch: train_epoch(
             model, augment(inputs) if augment else inputs, labels, optimizer,
             loss_fn=loss_fn, batch_size=batch_size, generator=generator,
-        )
-        history.train_loss.append(loss)
-        history.train_accuracy.append(accuracy)
-        if val is not None:
-            loss, accuracy = evaluate(model, *val, loss_fn=loss_fn)
-            history.val_loss.append(loss)
-            history.val_accuracy.append(accuracy)
-        if on_epoch is not None:
-            on_epoch(epoch, history)
-    return history
+        ),
+        epochs,
+        validate=None if val is None else lambda: evaluate(model, *val, loss_fn=loss_fn),
+        on_epoch=on_epoch,
+    )

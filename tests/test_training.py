@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from helpers.training import History, evaluate, fit, minibatches, train_epoch
+from helpers.training import History, evaluate, fit, minibatches, run_epochs, train_epoch
 
 
 def toy_problem(n=200, seed=0):
@@ -100,3 +100,17 @@ def test_identity_augment_trains_exactly_like_no_augment():
         return fit(nn.Linear(2, 2), (x, y), val=(x, y), epochs=3, seed=4, augment=augment)
 
     assert run(lambda inputs: inputs) == run(None)
+
+
+def test_run_epochs_records_training_then_validation_then_reports():
+    calls = []
+    history = run_epochs(
+        lambda epoch: calls.append(("train", epoch)) or (1.0 / epoch, 0.5),
+        3,
+        validate=lambda: calls.append(("validate",)) or (2.0, 0.25),
+        on_epoch=lambda epoch, h: calls.append(("report", epoch, h.epochs)),
+    )
+    assert calls[:3] == [("train", 1), ("validate",), ("report", 1, 1)] and len(calls) == 9
+    assert history.train_loss == [1.0, 0.5, 1 / 3] and history.val_accuracy == [0.25] * 3
+    with pytest.raises(ValueError, match="epochs must be at least 1"):
+        run_epochs(lambda epoch: (0.0, 0.0), 0)
