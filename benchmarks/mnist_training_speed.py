@@ -6,7 +6,7 @@
 1. The lecture's recipe: `ToTensor()` and flattening per image, a shuffling
    `DataLoader` with batches of 100, each batch moved to the device.
 2. The whole training set held as one tensor on the device, mini-batches taken
-   by index (`helpers.digits.fit_in_loader_order`, built on `helpers.training`).
+   by index (`helpers.lessons.classifying_digits.fit_in_loader_order`, built on `helpers.core.training`).
 
 Both start from the same initial weights (seed 1234), see the same mini-batches
 in the same order and train with Adam for the same number of epochs, so they
@@ -21,13 +21,13 @@ import sys
 
 import torch
 
-from helpers.device import DeviceUnavailableError, pick_device
-from helpers.digits import (LECTURE_EPOCHS, LECTURE_SEED, evaluate_with_loader, fit_in_loader_order,
+from helpers.core.device import DeviceUnavailableError, pick_device
+from helpers.lessons.classifying_digits import (LECTURE_EPOCHS, LECTURE_SEED, evaluate_with_loader, fit_in_loader_order,
                             fit_with_loader, flat_mnist, lecture_loaders, lecture_mlp)
-from helpers.progress import TrainingProgress
-from helpers.seeding import seed_everything
-from helpers.speed import Timing, speed_report, timed
-from helpers.training import evaluate
+from helpers.core.progress import TrainingProgress
+from helpers.core.seeding import seed_everything
+from helpers.core.timing import Timing, speed_report, timed
+from helpers.core.training import evaluate
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -20,8 +20,8 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from helpers.explorer import HEADLESS_ENV_VAR
-from helpers.paths import REPO_ROOT
+from helpers.core.explorer import HEADLESS_ENV_VAR
+from helpers.core.paths import REPO_ROOT
 
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 

@@ -25,7 +25,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-from helpers.explorer import HEADLESS_ENV_VAR
+from helpers.core.explorer import HEADLESS_ENV_VAR
 
 # Lab settings for a quiet, read-only session: no news pop-up, no update check, no autosave.
 SETTINGS = {

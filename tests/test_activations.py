@@ -5,7 +5,7 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from helpers.activations import (
+from helpers.kernels.activations import (
     ACTIVATION_NAMES,
     activate,
     autograd_derivative,

@@ -1,4 +1,4 @@
-"""Tests for helpers.attention: from-scratch attention against PyTorch's own."""
+"""Tests for helpers.kernels.attention: from-scratch attention against PyTorch's own."""
 
 import matplotlib
 
@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from helpers.attention import draw_attention_vs_recurrence, scaled_dot_product_attention, self_attention, word_vectors
+from helpers.kernels.attention import draw_attention_vs_recurrence, scaled_dot_product_attention, self_attention, word_vectors
 
 
 @pytest.mark.parametrize("batch", [(), (2,), (2, 3)])

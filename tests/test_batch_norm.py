@@ -6,14 +6,14 @@ from torch import nn
 
 import matplotlib.pyplot as plt
 
-from helpers.batch_norm import (
+from helpers.kernels.batch_norm import (
     BatchNorm,
     accuracy_in_batches,
     plot_layer_statistics,
     plot_normalization_steps,
     train_deep_sigmoid,
 )
-from helpers.vanishing import train_monitored
+from helpers.lessons.vanishing_gradients import train_monitored
 
 
 def _pair(features=6, momentum=0.1, seed=0):

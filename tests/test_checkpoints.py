@@ -1,11 +1,11 @@
-"""Tests for helpers.checkpoints: saving, loading and reusing trained models."""
+"""Tests for helpers.core.checkpoints: saving, loading and reusing trained models."""
 
 import pytest
 import torch
 from torch import nn
 
-from helpers.checkpoints import checkpoint_path, load_checkpoint, load_or_train, save_checkpoint
-from helpers.training import History
+from helpers.core.checkpoints import checkpoint_path, load_checkpoint, load_or_train, save_checkpoint
+from helpers.core.training import History
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,4 @@
-"""Tests for helpers.convolution: from-scratch cross-correlation against torch.nn.functional.conv2d."""
+"""Tests for helpers.kernels.convolution: from-scratch cross-correlation against torch.nn.functional.conv2d."""
 
 import math
 
@@ -11,7 +11,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from helpers.convolution import FILTERS, cross_correlate2d, draw_sliding_filter
+from helpers.kernels.convolution import FILTERS, cross_correlate2d, draw_sliding_filter
 
 
 def conv2d_reference(image, kernel):

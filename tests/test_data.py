@@ -4,8 +4,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from helpers.data import MNIST_FILES, MNISTDataError, balanced_subset, mnist, mnist_tensors, verify_mnist
-from helpers.paths import REPO_ROOT, data_dir
+from helpers.core.data import MNIST_FILES, MNISTDataError, balanced_subset, mnist, mnist_tensors, verify_mnist
+from helpers.core.paths import REPO_ROOT, data_dir
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from helpers import device as device_module
-from helpers.device import DeviceUnavailableError, pick_device
+from helpers.core.device import DeviceUnavailableError, pick_device
 
 
 @pytest.fixture(autouse=True)

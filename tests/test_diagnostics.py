@@ -1,4 +1,4 @@
-"""Tests for helpers.diagnostics: every number checked against autograd, torch.nn or a hand calculation."""
+"""Tests for helpers.core.diagnostics: every number checked against autograd, torch.nn or a hand calculation."""
 
 import copy
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from helpers.diagnostics import (
+from helpers.core.diagnostics import (
     LayerMonitor,
     activation_outputs,
     dead_fraction,
@@ -14,7 +14,7 @@ from helpers.diagnostics import (
     format_report,
     saturated_fraction,
 )
-from helpers.training import fit
+from helpers.core.training import fit
 
 
 def sum_loss(outputs, _targets):

@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch import nn
 
-from helpers.dropout import (
+from helpers.kernels.dropout import (
     Dropout,
     check_drop_probability,
     dropout,
@@ -16,7 +16,7 @@ from helpers.dropout import (
     plot_dropout_mask,
     plot_overfitting,
 )
-from helpers.training import History, evaluate, fit
+from helpers.core.training import History, evaluate, fit
 
 
 @pytest.mark.parametrize("p", [0.0, 0.1, 0.5, 0.9])
@@ -111,7 +111,7 @@ def test_overfitting_run_repeats_and_measures_train_in_eval_mode(monkeypatch):
         trained.append(model)
         return fit(model, *args, **kwargs)
 
-    monkeypatch.setattr("helpers.dropout.fit", spy_fit)
+    monkeypatch.setattr("helpers.kernels.dropout.fit", spy_fit)
     overfitting_run(0.5, train, test, seed=2, epochs=3, hidden=16)
     assert (first.train_loss[-1], first.train_accuracy[-1]) == evaluate(trained[0], *train)
 

@@ -6,7 +6,7 @@ from helpers.execute import main, notebook_paths
 
 EXPLORER = '''
 import matplotlib.pyplot as plt
-from helpers.explorer import explore
+from helpers.core.explorer import explore
 
 def draw(height):
     figure, axis = plt.subplots(figsize=(2, 2))

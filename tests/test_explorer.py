@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 import pytest
 from PIL import Image
 
-from helpers.explorer import MAX_FRAMES, explore
+from helpers.core.explorer import MAX_FRAMES, explore
 
 
 def draw_line(slope: float, colour: str):

@@ -1,10 +1,10 @@
-"""Tests for helpers.inspection: predictions, confusion matrix, mistakes and weight images."""
+"""Tests for helpers.lessons.inspection: predictions, confusion matrix, mistakes and weight images."""
 
 import pytest
 import torch
 from torch import nn
 
-from helpers.inspection import (
+from helpers.lessons.inspection import (
     class_probabilities,
     confusion_matrix,
     most_confident_mistakes,

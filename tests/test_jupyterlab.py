@@ -22,7 +22,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import Locator, Page, expect
 
 from browser_support import notebooks_with_explorers, stored_explorers
-from helpers.paths import REPO_ROOT
+from helpers.core.paths import REPO_ROOT
 from lab_server import LabServer, running_jupyterlab
 
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "jupyterlab"

@@ -4,7 +4,7 @@ import importlib.util
 
 import pytest
 
-from helpers.paths import REPO_ROOT
+from helpers.core.paths import REPO_ROOT
 
 SCRIPT = REPO_ROOT / "benchmarks" / "mnist_training_speed.py"
 spec = importlib.util.spec_from_file_location("mnist_training_speed", SCRIPT)

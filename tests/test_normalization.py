@@ -5,7 +5,7 @@ import torch
 from torch import nn
 from torchvision.transforms import v2
 
-from helpers.normalization import MinMaxScaler, NotFittedError, ZScoreScaler, plot_outlier_effect
+from helpers.kernels.normalization import MinMaxScaler, NotFittedError, ZScoreScaler, plot_outlier_effect
 
 
 @pytest.fixture

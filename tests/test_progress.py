@@ -1,12 +1,12 @@
-"""Tests for helpers.progress: epoch lines, history plots and the progress reporter."""
+"""Tests for helpers.core.progress: epoch lines, history plots and the progress reporter."""
 
 import IPython.display
 import pytest
 from matplotlib.figure import Figure
 
-from helpers.explorer import HEADLESS_ENV_VAR
-from helpers.progress import TrainingProgress, describe_epoch, plot_history
-from helpers.training import History
+from helpers.core.explorer import HEADLESS_ENV_VAR
+from helpers.core.progress import TrainingProgress, describe_epoch, plot_history
+from helpers.core.training import History
 
 
 def history(epochs=3, validation=True):

@@ -6,7 +6,7 @@ import tomllib
 import yaml
 
 from helpers.execute import notebook_paths
-from helpers.paths import REPO_ROOT
+from helpers.core.paths import REPO_ROOT
 
 # conda-forge names that differ from PyPI's
 CONDA_TO_PYPI = {"pytorch": "torch"}

@@ -1,4 +1,4 @@
-"""Tests for helpers.recurrent: the step of nn.RNN by hand, the running-sum RNN and its memory."""
+"""Tests for helpers.kernels.recurrent: the step of nn.RNN by hand, the running-sum RNN and its memory."""
 
 import math
 
@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from helpers.recurrent import draw_rnn_memory, half_life, input_influence, rnn_step, running_sum_rnn, unroll
+from helpers.kernels.recurrent import draw_rnn_memory, half_life, input_influence, rnn_step, running_sum_rnn, unroll
 
 
 @pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])

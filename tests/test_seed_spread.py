@@ -5,8 +5,8 @@ import statistics
 import pytest
 import torch
 
-from helpers.seed_spread import plot_curves, plot_final_accuracies, stack_metric, summarize_accuracies
-from helpers.training import History
+from helpers.core.seed_spread import plot_curves, plot_final_accuracies, stack_metric, summarize_accuracies
+from helpers.core.training import History
 
 
 def run(values: list[float]) -> History:

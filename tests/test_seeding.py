@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers.seeding import seed_everything
+from helpers.core.seeding import seed_everything
 
 
 def draw():

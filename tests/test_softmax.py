@@ -4,7 +4,7 @@ matplotlib.use("Agg")
 import pytest
 import torch
 
-from helpers.softmax import cross_entropy, log_softmax, naive_softmax, plot_softmax, softmax
+from helpers.kernels.softmax import cross_entropy, log_softmax, naive_softmax, plot_softmax, softmax
 
 
 def test_matches_torch_softmax_for_ordinary_and_huge_logits():

@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from helpers.training import History, evaluate, fit, minibatches, run_epochs, train_epoch
+from helpers.core.training import History, evaluate, fit, minibatches, run_epochs, train_epoch
 
 
 def toy_problem(n=200, seed=0):

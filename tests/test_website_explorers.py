@@ -13,7 +13,7 @@ import pytest
 from nbconvert import HTMLExporter
 
 from browser_support import notebooks_with_explorers
-from helpers.paths import REPO_ROOT
+from helpers.core.paths import REPO_ROOT
 
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "website"
 

@@ -1,4 +1,4 @@
-"""Tests for helpers.families: the MLP and CNN builders, parameter counts and layer summaries."""
+"""Tests for helpers.lessons.network_families: the MLP and CNN builders, parameter counts and layer summaries."""
 
 import matplotlib
 
@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from helpers.families import (
+from helpers.lessons.network_families import (
     count_parameters,
     draw_family_comparison,
     layer_table,

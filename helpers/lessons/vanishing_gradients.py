@@ -1,5 +1,5 @@
 """Vanishing gradients, measured: stacked activations going forward, shrinking slopes going backward,
-and deep MLPs trained side by side while `helpers.diagnostics` watches every layer."""
+and deep MLPs trained side by side while `helpers.core.diagnostics` watches every layer."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from torch import Tensor, nn
 
-from helpers.activations import activate, get_activation
-from helpers.deep_mlp import deep_mlp
-from helpers.diagnostics import FIELDS, LayerMonitor, LayerStats, activation_outputs, diagnose
-from helpers.seeding import seed_everything
-from helpers.training import History, fit
+from helpers.kernels.activations import activate, get_activation
+from helpers.core.models import deep_mlp
+from helpers.core.diagnostics import FIELDS, LayerMonitor, LayerStats, activation_outputs, diagnose
+from helpers.core.seeding import seed_everything
+from helpers.core.training import History, fit
 
 SIGMOID_PEAK_SLOPE = 0.25
 

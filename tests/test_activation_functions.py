@@ -4,7 +4,7 @@ matplotlib.use("Agg")
 import pytest
 import torch
 
-from helpers.dying_relu import one_hidden_layer_mlp, plot_traces, track_hidden_units
+from helpers.lessons.activation_functions import one_hidden_layer_mlp, plot_traces, track_hidden_units
 
 
 def blobs(n=400, seed=0):

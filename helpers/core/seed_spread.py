@@ -13,7 +13,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from torch import Tensor
 
-from helpers.training import History
+from helpers.core.training import History
 
 METRICS = ("train_loss", "train_accuracy", "val_loss", "val_accuracy")
 

@@ -24,8 +24,8 @@ from functools import partial
 import torch
 from torch import Tensor, nn
 
-from helpers.activations import derivative, inactive_unit_fraction
-from helpers.training import LossFunction
+from helpers.kernels.activations import derivative, inactive_unit_fraction
+from helpers.core.training import LossFunction
 
 WEIGHT_TYPES: tuple[type[nn.Module], ...] = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
 ACTIVATION_TYPES: tuple[type[nn.Module], ...] = (

@@ -4,7 +4,7 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from helpers.image_grid import plot_image_grid
+from helpers.core.figures import plot_image_grid
 
 
 def test_grey_images_fill_a_grid_row_by_row_with_titles_and_row_labels():

@@ -1,7 +1,7 @@
 """Showing training as it goes: progress bars and live curves in JupyterLab, text lines when headless.
 
 `TrainingProgress` plugs into every training loop of the course: pass it as
-`on_epoch` to `helpers.training.fit` or to `helpers.digits`' `fit_with_loader`
+`on_epoch` to `helpers.core.training.fit` or to `helpers.lessons.classifying_digits`' `fit_with_loader`
 and `fit_in_loader_order`, and its `batches` method as `batches` to
 `fit_with_loader` for a progress bar over each epoch's batches.
 """
@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from helpers.explorer import headless
-from helpers.training import History
+from helpers.core.explorer import headless
+from helpers.core.training import History
 
 
 def describe_epoch(epoch: int, epochs: int, history: History, seconds: float) -> str:

@@ -15,9 +15,9 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
-from helpers.seed_spread import plot_curves, plot_final_accuracies, stack_metric
-from helpers.seeding import seed_everything
-from helpers.training import History, evaluate, fit
+from helpers.core.seed_spread import plot_curves, plot_final_accuracies, stack_metric
+from helpers.core.seeding import seed_everything
+from helpers.core.training import History, evaluate, fit
 
 
 def check_drop_probability(p: float) -> float:

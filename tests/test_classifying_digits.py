@@ -1,12 +1,12 @@
-"""Tests for helpers.digits: the lecture's MNIST recipe and its in-memory twin."""
+"""Tests for helpers.lessons.classifying_digits: the lecture's MNIST recipe and its in-memory twin."""
 
 import pytest
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, RandomSampler, SequentialSampler, TensorDataset
 
-from helpers.data import MNISTDataError
-from helpers.digits import (
+from helpers.core.data import MNISTDataError
+from helpers.lessons.classifying_digits import (
     IMAGE_SIZE,
     LECTURE_HISTORY,
     evaluate_with_loader,
@@ -21,7 +21,7 @@ from helpers.digits import (
     train_epoch_with_loader,
     train_val_split,
 )
-from helpers.training import History, evaluate
+from helpers.core.training import History, evaluate
 
 
 def toy_data(samples=230, seed=0):

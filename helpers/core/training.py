@@ -139,7 +139,7 @@ def fit(
     The data must already be on the model's device. Without an `optimizer`,
     Adam with learning rate `lr` is used. `augment`, if given, maps the training
     inputs to a randomly changed copy, drawn afresh at the start of every epoch
-    (see `helpers.augmentation.per_image`); validation data is used as given.
+    (see `helpers.lessons.data_augmentation.per_image`); validation data is used as given.
     `on_epoch(epoch, history)` is called after each epoch (epochs count from 1),
     for progress output or live plots.
     """

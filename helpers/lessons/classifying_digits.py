@@ -3,7 +3,7 @@
 Everything here follows the lecture's recipe: `ToTensor()` and flattening applied
 to one image at a time, mini-batches of 100 from a shuffling `DataLoader`, a
 hidden layer of 100 units with batch normalisation, cross-entropy and Adam. The
-loops mirror `helpers.training.train_epoch` and `evaluate`, which do the same
+loops mirror `helpers.core.training.train_epoch` and `evaluate`, which do the same
 on tensors held in memory; `fit_in_loader_order` runs that faster loop in the
 DataLoader's shuffling order, so only the way a mini-batch is assembled differs.
 """
@@ -17,8 +17,8 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms import Compose, Lambda, ToTensor
 
-from helpers.data import mnist, mnist_tensors
-from helpers.training import History, LossFunction, run_epochs, train_epoch
+from helpers.core.data import mnist, mnist_tensors
+from helpers.core.training import History, LossFunction, run_epochs, train_epoch
 
 LECTURE_SEED = 1234
 LECTURE_BATCH_SIZE = 100
@@ -73,7 +73,7 @@ def lecture_mlp(hidden_units: int = 100, classes: int = 10) -> nn.Sequential:
 def _check_loader(loader: DataLoader) -> None:
     if not isinstance(loader, DataLoader):
         raise TypeError(f"expected a torch DataLoader, got {type(loader).__name__}; "
-                        "for tensors held in memory use helpers.training instead")
+                        "for tensors held in memory use helpers.core.training instead")
     if len(loader.dataset) == 0:
         raise ValueError("the DataLoader's dataset is empty")
 
@@ -139,7 +139,7 @@ def fit_with_loader(
 ) -> History:
     """Train for `epochs` passes over `loader`, as the lecture does; returns the training `History`.
 
-    `batches` and `on_epoch` take a `helpers.progress.TrainingProgress`'s
+    `batches` and `on_epoch` take a `helpers.core.progress.TrainingProgress`'s
     `batches` method and the progress object itself.
     """
     return run_epochs(
@@ -173,7 +173,7 @@ def fit_in_loader_order(
     batch_size: int = LECTURE_BATCH_SIZE,
     on_epoch: Callable[[int, History], None] | None = None,
 ) -> History:
-    """`helpers.training.train_epoch` on tensors held in memory, in the lecture DataLoader's batch order.
+    """`helpers.core.training.train_epoch` on tensors held in memory, in the lecture DataLoader's batch order.
 
     Seeded as the lecture seeds, this gives the numbers `fit_with_loader` gives,
     without reading and transforming one image at a time.

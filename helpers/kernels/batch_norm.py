@@ -18,11 +18,11 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
-from helpers.deep_mlp import deep_mlp
-from helpers.diagnostics import saturated_fraction
-from helpers.seeding import seed_everything
-from helpers.training import minibatches
-from helpers.vanishing import Run, train_monitored
+from helpers.core.models import deep_mlp
+from helpers.core.diagnostics import saturated_fraction
+from helpers.core.seeding import seed_everything
+from helpers.core.training import minibatches
+from helpers.lessons.vanishing_gradients import Run, train_monitored
 
 
 class BatchNorm(nn.Module):

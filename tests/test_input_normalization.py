@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from helpers.spurious import PALETTE, tint_digits
+from helpers.lessons.input_normalization import PALETTE, tint_digits
 
 
 def fake_digits(count: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

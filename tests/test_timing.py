@@ -1,10 +1,10 @@
-"""Tests for helpers.speed: timings, the speed table and its bar chart."""
+"""Tests for helpers.core.timing: timings, the speed table and its bar chart."""
 
 import time
 
 import pytest
 
-from helpers.speed import Timing, plot_speed, speed_report, timed
+from helpers.core.timing import Timing, plot_speed, speed_report, timed
 
 SLOW = Timing("slow", epochs=2, samples=1000, seconds=8.0, test_accuracy=0.97)
 FAST = Timing("fast", epochs=4, samples=1000, seconds=4.0, test_accuracy=0.96)

@@ -1,4 +1,4 @@
-"""Tests for helpers.vanishing: the chains against torch.nn and autograd, the runs against SGD's rule."""
+"""Tests for helpers.lessons.vanishing_gradients: the chains against torch.nn and autograd, the runs against SGD's rule."""
 
 import matplotlib
 
@@ -10,10 +10,10 @@ import pytest
 import torch
 from torch import nn
 
-from helpers.deep_mlp import deep_mlp
-from helpers.diagnostics import diagnose
-from helpers.seeding import seed_everything
-from helpers.vanishing import (
+from helpers.core.models import deep_mlp
+from helpers.core.diagnostics import diagnose
+from helpers.core.seeding import seed_everything
+from helpers.lessons.vanishing_gradients import (
     chain_slope,
     plot_activation_histograms,
     plot_dead_units,

@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 from torchvision import datasets
 
-from helpers.paths import data_dir
+from helpers.core.paths import data_dir
 
 # name -> (sha256 of the .gz archive, size in bytes once extracted)
 MNIST_FILES = {

@@ -15,8 +15,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from helpers.paths import REPO_ROOT, artifacts_dir
-from helpers.training import History
+from helpers.core.paths import REPO_ROOT, artifacts_dir
+from helpers.core.training import History
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 

@@ -1,4 +1,4 @@
-"""Tests for helpers.deep_mlp: structure, the three initializations, and bad arguments."""
+"""Tests for helpers.core.models: structure, the three initializations, and bad arguments."""
 
 import math
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from helpers.deep_mlp import deep_mlp, initialize_weights
+from helpers.core.models import deep_mlp, initialize_weights
 
 
 def linears(model: nn.Module) -> list[nn.Linear]:

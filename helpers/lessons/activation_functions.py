@@ -9,9 +9,9 @@ import torch
 from matplotlib.figure import Figure
 from torch import Tensor, nn
 
-from helpers.activations import get_activation, inactive_unit_fraction, torch_activation
-from helpers.seeding import seed_everything
-from helpers.training import evaluate, train_epoch
+from helpers.kernels.activations import get_activation, inactive_unit_fraction, torch_activation
+from helpers.core.seeding import seed_everything
+from helpers.core.training import evaluate, train_epoch
 
 
 @dataclass

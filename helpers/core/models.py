@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from helpers.activations import torch_activation
+from helpers.kernels.activations import torch_activation
 
 INITS = ("default", "xavier", "kaiming")
 
@@ -45,7 +45,7 @@ def deep_mlp(
     """Flatten, then `depth` hidden layers of `width` units, then a linear output layer of `classes` logits.
 
     Each hidden layer is `nn.Linear`, an optional `nn.BatchNorm1d`, and PyTorch's module
-    for `activation` (a name from `helpers.activations`, e.g. "sigmoid", "tanh",
+    for `activation` (a name from `helpers.kernels.activations`, e.g. "sigmoid", "tanh",
     "relu", "leaky_relu"). Seed before calling it for repeatable weights.
     """
     for name, value in (("depth", depth), ("width", width), ("in_features", in_features), ("classes", classes)):

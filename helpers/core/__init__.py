@@ -1,0 +1,1 @@
+"""The shared core: what every notebook and every lesson module may use."""

@@ -1,0 +1,1 @@
+"""The from-scratch kernels the course teaches, checked against PyTorch."""

@@ -1,0 +1,1 @@
+"""Each notebook's own experiments and figures, one module per notebook."""
