@@ -1,30 +1,30 @@
-"""Helpers that the Deep Learning Fundamentals notebooks import, one module per concern.
+"""Helpers that the Deep Learning Fundamentals notebooks import. The layout is the plan:
 
-Infrastructure, used by every notebook:
+`helpers.core`: the shared core, which every notebook and every lesson module may use.
 
-- `helpers.core.paths`: where the repository, its data and its run artefacts live.
-- `helpers.core.data`: the offline MNIST copy, verified before use.
-- `helpers.core.device`: choosing CUDA, Apple MPS or the CPU.
-- `helpers.core.seeding`: one call that seeds Python, NumPy and PyTorch.
-- `helpers.core.training`: the shared training loop over in-memory tensors.
-- `helpers.core.explorer`: interactive figures, live in JupyterLab and static on the website.
-- `helpers.execute`: re-executing notebooks in place, as the website needs them.
+- `paths`: where the repository, its data and its run artefacts live.
+- `data`: the offline MNIST copy, verified before use.
+- `device`, `seeding`: choosing CUDA, Apple MPS or the CPU; one call that seeds everything.
+- `checks`: the argument checks several helpers share, and `checked`, which guards a kernel.
+- `models`: `mlp`, the one builder of every network the course trains.
+- `training`: the one training loop, the one evaluation, and their named results
+  (`Evaluation`, `History`, `Run`).
+- `diagnostics`: per-layer statistics through hooks, and `train_monitored`.
+- `explorer`: interactive figures, live in JupyterLab and precomputed on the website.
+- `figures`, `seed_spread`: image grids; runs compared over seeds.
+- `progress`, `checkpoints`, `timing`: training progress, saved models, speed measurements.
 
-Building blocks, written from scratch and checked against PyTorch:
+`helpers.kernels`: the from-scratch maths the course teaches, checked against PyTorch.
+Each kernel is a bare public function whose body is the idea (`sigmoid`, `softmax`,
+`dropout`, `cross_correlate2d`, `rnn_step`, `scaled_dot_product_attention`, `BatchNorm`);
+its validation sits in `check_*` functions that `@checked` runs first (or in the
+layer's constructor). Modules: `activations`, `softmax`, `dropout`, `batch_norm`,
+`normalization`, `convolution`, `recurrent`, `attention`.
 
-- `helpers.kernels.activations`, `helpers.kernels.softmax`: activation functions, their derivatives, softmax.
-- `helpers.kernels.convolution`, `helpers.kernels.recurrent`, `helpers.kernels.attention`, `helpers.lessons.network_families`:
-  the network families and their defining operations.
-- `helpers.kernels.dropout`, `helpers.kernels.batch_norm`: regularization inside the network.
-- `helpers.kernels.normalization`, `helpers.lessons.data_augmentation`: regularization of the inputs.
+`helpers.lessons`: each notebook's own experiments and figures, one module per notebook
+and named after it (`notebooks/02-activation-functions.ipynb` owns
+`helpers.lessons.activation_functions`). A lesson imports only the core and the kernels,
+never another lesson; `tests/test_layout.py` enforces it.
 
-Experiments and what they show:
-
-- `helpers.lessons.activation_functions`, `helpers.core.models`, `helpers.core.diagnostics`, `helpers.lessons.vanishing_gradients`:
-  dead units, deep networks and per-layer activation and gradient statistics.
-- `helpers.lessons.input_normalization`, `helpers.core.seed_spread`, `helpers.core.figures`: the wrong-feature
-  experiment, comparisons over seeds, grids of digits.
-- `helpers.lessons.classifying_digits`, `helpers.core.progress`, `helpers.core.checkpoints`, `helpers.lessons.inspection`,
-  `helpers.core.timing`: the worked MNIST example, its progress display, saved models,
-  inspection and timing.
+`helpers.execute`: the tool that re-executes notebooks in place (`python -m helpers.execute`).
 """

@@ -1,10 +1,10 @@
-import matplotlib
+"""Tests for helpers.lessons.activation_functions: the dying-ReLU experiment and the figures."""
 
-matplotlib.use("Agg")
 import pytest
 import torch
+from matplotlib.figure import Figure
 
-from helpers.lessons.activation_functions import one_hidden_layer_mlp, plot_traces, track_hidden_units
+from helpers.lessons.activation_functions import plot_activation, plot_softmax, plot_traces, track_hidden_units
 
 
 def blobs(n=400, seed=0):
@@ -13,12 +13,6 @@ def blobs(n=400, seed=0):
     centres = torch.rand(10, 784, generator=generator)
     labels = torch.arange(n) % 10
     return (centres[labels] + 0.1 * torch.randn(n, 784, generator=generator)).clamp(0, 1), labels
-
-
-def test_model_shape_and_activation():
-    model = one_hidden_layer_mlp("elu", 0.5, hidden=32)
-    assert model(torch.zeros(5, 784)).shape == (5, 10)
-    assert isinstance(model[1], torch.nn.ELU) and model[1].alpha == 0.5
 
 
 def test_bias_shift_kills_relu_but_not_prelu():
@@ -43,3 +37,15 @@ def test_plot_traces_draws_one_line_per_run():
     traces = [track_hidden_units(name, train, test, epochs=1) for name in ["relu", "tanh"]]
     figure = plot_traces(traces, "two runs")
     assert [len(axis.lines) for axis in figure.axes] == [2, 3]  # right panel adds the chance line
+
+
+def test_plot_activation_ignores_alpha_it_does_not_use():
+    figure = plot_activation("gelu", 0.5)
+    assert isinstance(figure, Figure) and len(figure.axes) == 2
+    assert figure.axes[0].get_title() == "GELU"
+    assert "alpha = 0.5" in plot_activation("elu", 0.5).axes[0].get_title()
+
+
+def test_plot_softmax_reports_sum_and_argmax():
+    figure = plot_softmax(torch.tensor([0.0, 3.0, 1.0]), temperature=2.0)
+    assert "sum = 1.000" in figure.axes[1].get_title() and "argmax = class 1" in figure.axes[1].get_title()

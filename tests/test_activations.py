@@ -1,9 +1,5 @@
-import matplotlib
-
-matplotlib.use("Agg")
 import pytest
 import torch
-from matplotlib.figure import Figure
 
 from helpers.kernels.activations import (
     ACTIVATION_NAMES,
@@ -13,7 +9,6 @@ from helpers.kernels.activations import (
     derivative,
     get_activation,
     inactive_unit_fraction,
-    plot_activation,
     torch_activation,
 )
 
@@ -95,13 +90,6 @@ def test_bad_alpha_rejected(name, alpha, message):
 def test_canonical_parameters_drop_unused_alpha():
     assert canonical_parameters("relu", 0.3) == ("relu", None)
     assert canonical_parameters("elu", 0.3) == ("elu", 0.3)
-
-
-def test_plot_activation_ignores_alpha_it_does_not_use():
-    figure = plot_activation("gelu", 0.5)
-    assert isinstance(figure, Figure) and len(figure.axes) == 2
-    assert figure.axes[0].get_title() == "GELU"
-    assert "alpha = 0.5" in plot_activation("elu", 0.5).axes[0].get_title()
 
 
 def test_inactive_unit_fraction():

@@ -1,16 +1,11 @@
 """Tests for helpers.kernels.attention: from-scratch attention against PyTorch's own."""
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from helpers.kernels.attention import draw_attention_vs_recurrence, scaled_dot_product_attention, self_attention, word_vectors
+from helpers.kernels.attention import scaled_dot_product_attention, self_attention, word_vectors
 
 
 @pytest.mark.parametrize("batch", [(), (2,), (2, 3)])
@@ -88,19 +83,3 @@ def test_word_vectors_reject_bad_input():
         word_vectors([], dim=4)
     with pytest.raises(ValueError, match="dim must be a positive integer"):
         word_vectors(["a"], dim=0)
-
-
-def test_draw_attention_vs_recurrence_panels():
-    words = "a b c d".split()
-    weights = torch.softmax(torch.randn(4, 4), dim=-1)
-    figure = draw_attention_vs_recurrence(words, weights)
-    steps = figure.axes[0].images[0].get_array()
-    assert [steps[3, j] for j in range(4)] == [3, 2, 1, 0]
-    assert steps.mask[0, 1]  # an RNN cannot reach ahead
-    torch.testing.assert_close(torch.as_tensor(figure.axes[1].images[0].get_array().data), weights)
-    plt.close(figure)
-
-
-def test_draw_attention_vs_recurrence_rejects_mismatched_weights():
-    with pytest.raises(ValueError, match=r"weights must have shape \(3, 3\) for 3 words"):
-        draw_attention_vs_recurrence("a b c".split(), torch.rand(3, 4))

@@ -4,16 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-import matplotlib.pyplot as plt
-
-from helpers.kernels.batch_norm import (
-    BatchNorm,
-    accuracy_in_batches,
-    plot_layer_statistics,
-    plot_normalization_steps,
-    train_deep_sigmoid,
-)
-from helpers.lessons.vanishing_gradients import train_monitored
+from helpers.kernels.batch_norm import BatchNorm
 
 
 def _pair(features=6, momentum=0.1, seed=0):
@@ -115,68 +106,3 @@ def test_bad_inputs_rejected():
     with pytest.raises(ValueError, match=r"at least 2 samples.*model.eval\(\)"):
         layer(torch.randn(1, 4))
     assert layer.eval()(torch.randn(1, 4)).shape == (1, 4)
-
-
-def test_normalization_steps_figure_reports_saturation():
-    figure = plot_normalization_steps(1.0, 0.0)
-    labels = [text.get_text() for text in figure.axes[0].get_legend().get_texts()]
-    assert labels[1].endswith(": 0% saturated") and not labels[0].endswith(": 0% saturated")
-    assert labels[1].split(": ")[1] == labels[2].split(": ")[1]  # gamma = 1, beta = 0 changes nothing
-    plt.close(figure)
-    figure = plot_normalization_steps(4.0, 3.0)
-    labels = [text.get_text() for text in figure.axes[0].get_legend().get_texts()]
-    assert labels[1].endswith(": 0% saturated") and not labels[2].endswith(": 0% saturated")
-    plt.close(figure)
-
-
-def _tiny_mnist(n, seed):
-    generator = torch.Generator().manual_seed(seed)
-    return torch.rand(n, 1, 28, 28, generator=generator), torch.randint(0, 10, (n,), generator=generator)
-
-
-def test_train_deep_sigmoid_repeats_and_places_batch_norm_before_each_sigmoid():
-    train, test = _tiny_mnist(60, 0), _tiny_mnist(30, 1)
-    model, run = train_deep_sigmoid(True, train, test, seed=3, depth=3, width=8, epochs=2)
-    kinds = [type(m) for m in model]
-    assert kinds.count(nn.BatchNorm1d) == 3
-    assert all(kinds[i + 1] is nn.Sigmoid for i, kind in enumerate(kinds) if kind is nn.BatchNorm1d)
-    assert run.label == "with batch normalization" and len(run.monitor.steps) == 2
-    _, again = train_deep_sigmoid(True, train, test, seed=3, depth=3, width=8, epochs=2)
-    assert again.history == run.history
-    plain, _ = train_deep_sigmoid(False, train, test, seed=3, depth=3, width=8, epochs=1)
-    assert nn.BatchNorm1d not in [type(m) for m in plain]
-
-
-def test_layer_statistics_one_line_per_hidden_layer():
-    torch.manual_seed(0)
-    model = nn.Sequential(nn.Flatten(), nn.Linear(4, 5), BatchNorm(5), nn.Sigmoid(),
-                          nn.Linear(5, 5), nn.Sigmoid(), nn.Linear(5, 2))
-    data = (torch.randn(20, 4), torch.randint(0, 2, (20,)))
-    run = train_monitored("with BatchNorm", model, data, data, lr=0.1, epochs=2)
-    figure = plot_layer_statistics([run, run])
-    top_left = figure.axes[0]
-    assert len(top_left.get_lines()) == 2 and len(top_left.get_lines()[0].get_xdata()) == 2  # 2 layers, 2 steps
-    assert top_left.get_title() == "with BatchNorm" and top_left.get_ylabel() == "mean of activations"
-    assert top_left.get_lines()[1].get_ydata().tolist() == pytest.approx(run.monitor.series("mean", layer=1))
-    bottom_left = figure.axes[2]
-    assert bottom_left.get_yscale() == "log" and bottom_left.get_ylabel() == "std across the batch"
-    assert bottom_left.get_lines()[0].get_ydata().tolist() == pytest.approx(run.monitor.series("spread", layer=0))
-    plt.close(figure)
-
-
-def test_accuracy_in_batches_train_mode_depends_on_batch_and_leaves_model_alone():
-    torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(3, 3), BatchNorm(3), nn.Linear(3, 2))
-    images, labels = torch.randn(64, 3) * 5 + 3, torch.randint(0, 2, (64,))
-    model(images)  # give the running statistics something to hold
-    before = {k: v.clone() for k, v in model.state_dict().items()}
-    model.eval()
-    expected = (model(images).argmax(1) == labels).float().mean().item()
-    assert accuracy_in_batches(model, images, labels, batch_size=5, train_mode=False) == pytest.approx(expected)
-    accuracy_in_batches(model, images, labels, batch_size=8, train_mode=True)
-    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
-    assert not model.training
-    with pytest.raises(ValueError, match="at least 2 samples"):
-        accuracy_in_batches(model, images, labels, batch_size=1, train_mode=True)
-    with pytest.raises(ValueError, match="as many labels as images"):
-        accuracy_in_batches(model, images, labels[:3], batch_size=8, train_mode=False)

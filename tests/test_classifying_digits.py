@@ -5,10 +5,12 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, RandomSampler, SequentialSampler, TensorDataset
 
-from helpers.core.data import MNISTDataError
+from helpers.core.data import IMAGE_PIXELS, MNISTDataError
+from helpers.core.models import mlp
+from helpers.core.training import History, evaluate
 from helpers.lessons.classifying_digits import (
-    IMAGE_SIZE,
     LECTURE_HISTORY,
+    LECTURE_LAYERS,
     evaluate_with_loader,
     fit_in_loader_order,
     fit_with_loader,
@@ -16,41 +18,31 @@ from helpers.lessons.classifying_digits import (
     lecture_comparison,
     lecture_datasets,
     lecture_loaders,
-    lecture_mlp,
+    class_probabilities,
+    confusion_matrix,
+    most_confident_mistakes,
+    plot_confusion_matrix,
+    plot_first_layer_weights,
     loader_shuffle_generator,
-    train_epoch_with_loader,
     train_val_split,
 )
-from helpers.core.training import History, evaluate
+
+
+def lecture_network(hidden_units=LECTURE_LAYERS[1]):
+    return mlp([IMAGE_PIXELS, hidden_units, 10], batch_norm=True, flatten=False)
 
 
 def toy_data(samples=230, seed=0):
     generator = torch.Generator().manual_seed(seed)
-    images = torch.rand(samples, IMAGE_SIZE, generator=generator)
+    images = torch.rand(samples, IMAGE_PIXELS, generator=generator)
     labels = torch.randint(0, 10, (samples,), generator=generator)
     return images, labels
-
-
-def test_lecture_mlp_has_the_lectures_layers():
-    model = lecture_mlp(hidden_units=7, classes=3)
-    kinds = [type(layer) for layer in model]
-    assert kinds == [nn.Linear, nn.BatchNorm1d, nn.ReLU, nn.Linear]
-    assert model[0].weight.shape == (7, IMAGE_SIZE) and model[3].weight.shape == (3, 7)
-    expected = (IMAGE_SIZE + 1) * 7 + 2 * 7 + (7 + 1) * 3
-    assert sum(p.numel() for p in model.parameters()) == expected
-    assert model(torch.rand(5, IMAGE_SIZE)).shape == (5, 3)
-
-
-@pytest.mark.parametrize("kwargs", [{"hidden_units": 0}, {"hidden_units": 2.5}, {"classes": True}])
-def test_lecture_mlp_rejects_bad_sizes(kwargs):
-    with pytest.raises(ValueError, match="must be a positive integer"):
-        lecture_mlp(**kwargs)
 
 
 def test_flat_mnist_holds_what_the_lecture_transform_gives():
     _, test_set = lecture_datasets()
     images, labels = flat_mnist(train=False)
-    assert images.shape == (len(test_set), IMAGE_SIZE) and images.dtype == torch.float32
+    assert images.shape == (len(test_set), IMAGE_PIXELS) and images.dtype == torch.float32
     for i in (0, 1234, len(test_set) - 1):
         image, label = test_set[i]
         assert torch.equal(images[i], image)
@@ -62,7 +54,7 @@ def test_lecture_loaders_shuffle_training_only():
     assert train_loader.batch_size == 64 and isinstance(train_loader.sampler, RandomSampler)
     assert isinstance(test_loader.sampler, SequentialSampler)
     inputs, labels = next(iter(test_loader))
-    assert inputs.shape == (64, IMAGE_SIZE) and labels.shape == (64,)
+    assert inputs.shape == (64, IMAGE_PIXELS) and labels.shape == (64,)
 
 
 def test_missing_data_is_a_clear_error(tmp_path, monkeypatch):
@@ -96,7 +88,7 @@ def test_tensor_path_in_loader_order_matches_the_dataloader_path():
 
     def train(fit_path):
         torch.manual_seed(7)
-        model = lecture_mlp(hidden_units=16)
+        model = lecture_network(hidden_units=16)
         history = fit_path(model, torch.optim.Adam(model.parameters()))
         return model, history
 
@@ -113,38 +105,39 @@ def test_tensor_path_in_loader_order_matches_the_dataloader_path():
 def test_evaluate_with_loader_matches_evaluate_on_tensors():
     images, labels = toy_data()
     torch.manual_seed(0)
-    model = lecture_mlp(hidden_units=16)
+    model = lecture_network(hidden_units=16)
     model.train()
-    loss, accuracy = evaluate_with_loader(model, DataLoader(TensorDataset(images, labels), batch_size=64))
+    result = evaluate_with_loader(model, DataLoader(TensorDataset(images, labels), batch_size=64))
     assert not model.training
-    expected_loss, expected_accuracy = evaluate(model, images, labels)
-    assert loss == pytest.approx(expected_loss, rel=1e-6)
-    assert accuracy == expected_accuracy
+    expected = evaluate(model, images, labels)
+    assert result.loss == pytest.approx(expected.loss, rel=1e-6)
+    assert result.accuracy == expected.accuracy
 
 
-def test_train_epoch_with_loader_wraps_batches_and_counts_every_sample():
+def test_fit_with_loader_wraps_each_epochs_batches_and_counts_every_sample():
     images, labels = toy_data(samples=120)
     loader = DataLoader(TensorDataset(images, labels), batch_size=50)
-    model = lecture_mlp(hidden_units=8)
+    model = lecture_network(hidden_units=8)
     seen = []
 
     def batches(iterable, epoch):
         seen.append(epoch)
         return iterable
 
-    loss, accuracy = train_epoch_with_loader(model, loader, torch.optim.SGD(model.parameters(), lr=0.1),
-                                             batches=batches, epoch=4)
-    assert seen == [4]
+    history = fit_with_loader(model, loader, epochs=2, optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+                              batches=batches)
+    assert seen == [1, 2]
+    loss, accuracy = history.train_loss[-1], history.train_accuracy[-1]
     assert loss > 0 and 0 <= accuracy <= 1
     assert accuracy * len(labels) == pytest.approx(round(accuracy * len(labels)))
 
 
 def test_loader_loops_reject_bad_input():
-    model = lecture_mlp(hidden_units=8)
+    model = lecture_network(hidden_units=8)
     optimizer = torch.optim.Adam(model.parameters())
     with pytest.raises(TypeError, match="expected a torch DataLoader"):
-        train_epoch_with_loader(model, toy_data(), optimizer)
-    empty = DataLoader(TensorDataset(torch.zeros(0, IMAGE_SIZE), torch.zeros(0, dtype=torch.long)))
+        fit_with_loader(model, toy_data(), epochs=1, optimizer=optimizer)
+    empty = DataLoader(TensorDataset(torch.zeros(0, IMAGE_PIXELS), torch.zeros(0, dtype=torch.long)))
     with pytest.raises(ValueError, match="dataset is empty"):
         evaluate_with_loader(model, empty)
     with pytest.raises(ValueError, match="epochs must be at least 1"):
@@ -166,7 +159,7 @@ def test_train_val_split_is_a_reproducible_partition():
 def test_train_val_split_rejects_bad_input():
     with pytest.raises(ValueError, match="val_size must lie between 1 and 9"):
         train_val_split(torch.zeros(10, 3), torch.zeros(10), val_size=10)
-    with pytest.raises(ValueError, match="10 images but 9 labels"):
+    with pytest.raises(ValueError, match="10 inputs but 9 labels: they must pair up one to one"):
         train_val_split(torch.zeros(10, 3), torch.zeros(9), val_size=2)
 
 
@@ -179,3 +172,88 @@ def test_lecture_comparison_pairs_each_epoch():
     assert LECTURE_HISTORY.epochs == 20
     with pytest.raises(ValueError, match="no epochs yet"):
         lecture_comparison(History())
+
+
+def test_class_probabilities_are_the_softmax_of_the_outputs_in_eval_mode():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 5), nn.BatchNorm1d(5), nn.Dropout(0.5), nn.Linear(5, 3))
+    images = torch.randn(25, 6)
+    probabilities = class_probabilities(model, images, batch_size=4)
+    assert not model.training
+    with torch.no_grad():
+        expected = nn.functional.softmax(model(images), dim=1)
+    torch.testing.assert_close(probabilities, expected)
+    torch.testing.assert_close(probabilities.sum(dim=1), torch.ones(25))
+
+
+def test_class_probabilities_reject_no_images():
+    with pytest.raises(ValueError, match="no images to classify"):
+        class_probabilities(nn.Linear(3, 2), torch.zeros(0, 3))
+
+
+def test_confusion_matrix_counts_every_pair():
+    generator = torch.Generator().manual_seed(1)
+    labels = torch.randint(0, 4, (200,), generator=generator)
+    predictions = torch.randint(0, 4, (200,), generator=generator)
+    matrix = confusion_matrix(labels, predictions, classes=4)
+    expected = torch.zeros(4, 4, dtype=torch.long)
+    for true, predicted in zip(labels.tolist(), predictions.tolist()):
+        expected[true, predicted] += 1
+    assert torch.equal(matrix, expected)
+    assert matrix.trace() == (labels == predictions).sum()
+
+
+def test_confusion_matrix_rejects_bad_input():
+    with pytest.raises(ValueError, match="1-D and of the same length"):
+        confusion_matrix(torch.tensor([0, 1]), torch.tensor([0]))
+    with pytest.raises(ValueError, match="predictions must be class numbers from 0 to 9, found 0 to 10"):
+        confusion_matrix(torch.tensor([0, 1]), torch.tensor([0, 10]))
+
+
+def test_most_confident_mistakes_ranks_wrong_predictions_by_confidence():
+    probabilities = torch.tensor([
+        [0.9, 0.1],  # predicts 0, true 0: right
+        [0.6, 0.4],  # predicts 0, true 1: wrong, 0.6
+        [0.2, 0.8],  # predicts 1, true 0: wrong, 0.8
+        [0.05, 0.95],  # predicts 1, true 1: right
+        [0.7, 0.3],  # predicts 0, true 1: wrong, 0.7
+    ])
+    labels = torch.tensor([0, 1, 0, 1, 1])
+    assert most_confident_mistakes(probabilities, labels, count=2).tolist() == [2, 4]
+    assert most_confident_mistakes(probabilities, labels, count=10).tolist() == [2, 4, 1]
+
+
+def test_most_confident_mistakes_rejects_bad_input():
+    with pytest.raises(ValueError, match="one row per label"):
+        most_confident_mistakes(torch.rand(3, 2), torch.tensor([0, 1]), count=1)
+    with pytest.raises(ValueError, match="count must be at least 1"):
+        most_confident_mistakes(torch.rand(2, 2), torch.tensor([0, 1]), count=0)
+
+
+def test_plot_confusion_matrix_writes_every_count():
+    matrix = torch.arange(9).reshape(3, 3)
+    figure = plot_confusion_matrix(matrix)
+    axes = figure.axes[0]
+    assert sorted(int(text.get_text()) for text in axes.texts) == list(range(9))
+    assert axes.get_xlabel() == "predicted digit" and axes.get_ylabel() == "true digit"
+    assert axes.images[0].get_array()[1, 1] == 0  # colour shows mistakes only
+    with pytest.raises(ValueError, match="must be square"):
+        plot_confusion_matrix(torch.zeros(2, 3))
+
+
+def test_plot_first_layer_weights_draws_each_unit_on_a_symmetric_scale():
+    weight = torch.randn(10, 784)
+    figure = plot_first_layer_weights(weight, units=6, columns=4)
+    images = [axes.images[0] for axes in figure.axes if axes.images]
+    assert len(images) == 6
+    for unit, image in enumerate(images):
+        low, high = image.get_clim()
+        assert low == -high == pytest.approx(-weight[unit].abs().max().item())
+        assert torch.equal(torch.as_tensor(image.get_array().data), weight[unit].reshape(28, 28))
+
+
+def test_plot_first_layer_weights_rejects_bad_input():
+    with pytest.raises(ValueError, match=r"shape \(hidden units, 784\), got \(10, 100\)"):
+        plot_first_layer_weights(torch.zeros(10, 100))
+    with pytest.raises(ValueError, match="units must lie between 1 and 10"):
+        plot_first_layer_weights(torch.zeros(10, 784), units=11)

@@ -2,16 +2,11 @@
 
 import math
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
 import pytest
 import torch
 import torch.nn.functional as F
 
-from helpers.kernels.convolution import FILTERS, cross_correlate2d, draw_sliding_filter
+from helpers.kernels.convolution import FILTERS, cross_correlate2d
 
 
 def conv2d_reference(image, kernel):
@@ -61,18 +56,3 @@ def test_rejects_inputs_that_are_not_2d():
 def test_rejects_a_kernel_larger_than_the_image():
     with pytest.raises(ValueError, match="does not fit inside image"):
         cross_correlate2d(torch.rand(2, 5), torch.rand(3, 3))
-
-
-@pytest.mark.parametrize("position", [0, 17, 35])
-def test_draw_fills_the_feature_map_up_to_the_position(position):
-    image = torch.rand(8, 8, generator=torch.Generator().manual_seed(3))
-    figure = draw_sliding_filter(image, FILTERS["sharpen"], position, "sharpen")
-    shown = figure.axes[2].images[0].get_array()
-    filled = [not math.isnan(value) for value in shown.filled(math.nan).flatten()]
-    assert filled == [index <= position for index in range(36)]
-    plt.close(figure)
-
-
-def test_draw_rejects_a_position_outside_the_feature_map():
-    with pytest.raises(ValueError, match=r"position must lie in \[0, 36\)"):
-        draw_sliding_filter(torch.rand(8, 8), FILTERS["blur"], 36)

@@ -8,6 +8,7 @@ from torch import nn
 
 from helpers.core.diagnostics import (
     LayerMonitor,
+    train_monitored,
     activation_outputs,
     dead_fraction,
     diagnose,
@@ -213,3 +214,16 @@ def test_shared_layer_is_rejected():
     model = nn.Sequential(shared, nn.ReLU(), shared)
     with pytest.raises(ValueError, match="ran twice in one forward pass"):
         diagnose(model, torch.ones(2, 3), torch.zeros(2, dtype=torch.long))
+
+
+def test_train_monitored_follows_the_sgd_rule():
+    generator = torch.Generator().manual_seed(0)
+    images = torch.randn(40, 5, generator=generator)
+    tiny_data = images, (images[:, 0] > 0).long() + (images[:, 1] > 0).long()
+    run = train_monitored("relu", small_mlp(nn.ReLU), tiny_data, tiny_data, lr=0.05, epochs=2)
+    assert run.history.epochs == 2 and len(run.monitor.steps) == 2 * 1  # one batch of 40 (batch size 100) per epoch
+    for row in run.monitor.steps[0]:
+        # plain SGD: the update is lr times the gradient, so the ratios differ by exactly lr
+        assert row.update_to_weight == pytest.approx(0.05 * row.grad_to_weight, rel=1e-5)
+    with pytest.raises(ValueError, match="lr must be a positive learning rate"):
+        train_monitored("x", small_mlp(nn.ReLU), tiny_data, tiny_data, lr=0.0, epochs=1)

@@ -1,22 +1,10 @@
 """From-scratch inverted dropout checked against `nn.Dropout` and autograd."""
 
-import matplotlib.pyplot as plt
 import pytest
 import torch
 from torch import nn
 
-from helpers.kernels.dropout import (
-    Dropout,
-    check_drop_probability,
-    dropout,
-    dropout_mask,
-    dropout_mlp,
-    generalization_gaps,
-    overfitting_run,
-    plot_dropout_mask,
-    plot_overfitting,
-)
-from helpers.core.training import History, evaluate, fit
+from helpers.kernels.dropout import Dropout, check_drop_probability, dropout, dropout_mask
 
 
 @pytest.mark.parametrize("p", [0.0, 0.1, 0.5, 0.9])
@@ -84,64 +72,3 @@ def test_non_number_p_and_integer_tensor_rejected():
         check_drop_probability(True)
     with pytest.raises(TypeError, match=r"floating-point tensor.*x.float\(\)"):
         dropout(torch.ones(3, dtype=torch.long), 0.5)
-
-
-def test_dropout_mlp_shape_and_layers():
-    model = dropout_mlp(0.25, hidden=32, layers=3)
-    assert [m.p for m in model if isinstance(m, Dropout)] == [0.25] * 3
-    assert model(torch.rand(5, 1, 28, 28)).shape == (5, 10)
-    with pytest.raises(ValueError, match="at least one hidden layer"):
-        dropout_mlp(0.5, layers=0)
-
-
-def _tiny_data(n, seed):
-    generator = torch.Generator().manual_seed(seed)
-    return torch.rand(n, 1, 28, 28, generator=generator), torch.randint(0, 10, (n,), generator=generator)
-
-
-def test_overfitting_run_repeats_and_measures_train_in_eval_mode(monkeypatch):
-    train, test = _tiny_data(40, 0), _tiny_data(20, 1)
-    first = overfitting_run(0.5, train, test, seed=2, epochs=3, hidden=16)
-    again = overfitting_run(0.5, train, test, seed=2, epochs=3, hidden=16)
-    assert first == again and first.epochs == len(first.val_accuracy) == 3
-    # the last epoch's training numbers are those of the final model, every unit present
-    trained = []
-
-    def spy_fit(model, *args, **kwargs):
-        trained.append(model)
-        return fit(model, *args, **kwargs)
-
-    monkeypatch.setattr("helpers.kernels.dropout.fit", spy_fit)
-    overfitting_run(0.5, train, test, seed=2, epochs=3, hidden=16)
-    assert (first.train_loss[-1], first.train_accuracy[-1]) == evaluate(trained[0], *train)
-
-
-def _history(train_accuracy, val_accuracy):
-    return History(train_loss=[1.0] * len(train_accuracy), train_accuracy=train_accuracy,
-                   val_loss=[1.5] * len(val_accuracy), val_accuracy=val_accuracy)
-
-
-def test_generalization_gaps_are_final_train_minus_test():
-    runs = {
-        0.0: [_history([0.5, 1.0], [0.4, 0.6]), _history([0.5, 0.9], [0.4, 0.7])],
-        0.5: [_history([0.5, 0.8], [0.5, 0.7])],
-    }
-    gaps = generalization_gaps(runs)
-    assert list(gaps) == ["p = 0", "p = 0.5"]
-    assert gaps["p = 0"].tolist() == pytest.approx([0.4, 0.2]) and gaps["p = 0.5"].tolist() == pytest.approx([0.1])
-
-
-def test_plots_are_labelled():
-    figure = plot_dropout_mask(0.5, seed=0)
-    assert any("of 128 dropped" in ax.get_title() for ax in figure.axes)
-    assert "p = 0.5" in figure.get_suptitle()
-    plt.close(figure)
-    runs = {0.0: [_history([0.5, 1.0], [0.4, 0.6])] * 2, 0.5: [_history([0.5, 0.9], [0.5, 0.7])] * 2}
-    figure = plot_overfitting(runs)
-    accuracy, loss, gaps = figure.axes[:3]
-    assert accuracy.get_xlabel() == "epoch" and len(accuracy.get_legend().get_texts()) == 4
-    assert loss.get_yscale() == "log"
-    styles = [(line.get_color(), line.get_linestyle()) for line in accuracy.get_lines()]
-    assert styles == [("C0", "--"), ("C0", "-"), ("C1", "--"), ("C1", "-")]
-    assert "gap" in gaps.get_title()
-    plt.close(figure)

@@ -1,9 +1,10 @@
-"""Colour-tinted MNIST: colours follow the stated probabilities, strokes keep their grey values."""
+"""Tests for helpers.lessons.input_normalization: tinted digits follow their colour rule; the outlier figure."""
 
 import pytest
 import torch
 
-from helpers.lessons.input_normalization import PALETTE, tint_digits
+from helpers.kernels.normalization import ZScoreScaler
+from helpers.lessons.input_normalization import PALETTE, plot_outlier_effect, tint_digits
 
 
 def fake_digits(count: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -66,3 +67,32 @@ def test_rejects_bad_input():
         tint_digits(images, labels, **{**rule, "red_digit": 10})
     with pytest.raises(ValueError, match=r"red_if_other is a probability and must lie in \[0, 1\]"):
         tint_digits(images, labels, **{**rule, "red_if_other": 1.5})
+
+
+def test_outlier_figure_shows_the_three_views_with_the_spans_of_the_other_values():
+    values = torch.tensor([40.0, 45.0, 50.0, 55.0, 60.0])
+    figure = plot_outlier_effect(values, 1000.0)
+    raw, min_max, z_score = figure.axes
+    assert raw.get_title() == "raw values: others in [40, 60]"
+    assert min_max.get_title() == f"min-max: others in [0, {20 / 960:.3g}]"
+    data = torch.cat([values, torch.tensor([1000.0])])
+    z = (data - data.mean()) / data.std(correction=0)
+    assert z_score.get_title() == f"z-score: others in [{z[:-1].min():.3g}, {z[:-1].max():.3g}]"
+    assert sum(patch.get_height() for patch in min_max.patches) == 5  # every other value is counted
+    assert [line.get_xdata()[0] for line in min_max.lines] == [1.0]  # the outlier, at the top of [0, 1]
+    assert z_score.lines[0].get_xdata()[0] == pytest.approx(z[-1].item())  # z = sqrt(5) lies in [-5, 5]
+    assert not z_score.texts
+
+
+def test_outlier_figure_names_an_outlier_outside_the_z_window():
+    values = torch.linspace(0, 1, 100)
+    z_score = plot_outlier_effect(values, 1e6).axes[2]
+    outlier_z = ZScoreScaler().fit(torch.cat([values, torch.tensor([1e6])])).transform(torch.tensor([1e6])).item()
+    assert outlier_z > 5 and z_score.texts[0].get_text() == f"outlier at {outlier_z:.3g} \u2192"
+
+
+def test_outlier_figure_rejects_bad_input():
+    with pytest.raises(ValueError, match="1-D tensor of at least two numbers"):
+        plot_outlier_effect(torch.zeros(3, 2), 10.0)
+    with pytest.raises(ValueError, match="finite number"):
+        plot_outlier_effect(torch.zeros(3), float("inf"))

@@ -1,52 +1,25 @@
-"""Tests for helpers.lessons.network_families: the MLP and CNN builders, parameter counts and layer summaries."""
+"""Tests for helpers.lessons.network_families: the CNN, parameter counts, layer summaries and the figures."""
 
-import matplotlib
+import math
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
 import pytest
 import torch
 from torch import nn
 
+from helpers.core.models import mlp
+from helpers.kernels.convolution import FILTERS
+
 from helpers.lessons.network_families import (
     count_parameters,
-    draw_family_comparison,
+    FamilyResult,
     layer_table,
-    mlp,
+    plot_attention_vs_recurrence,
+    plot_family_comparison,
+    plot_rnn_memory,
+    plot_sliding_filter,
     small_cnn,
     summarize_layers,
 )
-
-
-def dense_parameters(sizes):
-    """Weights plus biases of fully connected layers between consecutive sizes."""
-    return sum((n_in + 1) * n_out for n_in, n_out in zip(sizes, sizes[1:]))
-
-
-@pytest.mark.parametrize("sizes", [[784, 64, 10], [12, 7, 5, 3], [4, 1, 2]])
-def test_mlp_layers_and_parameter_count(sizes):
-    model = mlp(sizes)
-    linears = [m for m in model if isinstance(m, nn.Linear)]
-    assert [(m.in_features, m.out_features) for m in linears] == list(zip(sizes, sizes[1:]))
-    assert sum(isinstance(m, nn.ReLU) for m in model) == len(sizes) - 2
-    assert not isinstance(model[-1], nn.ReLU)
-    assert count_parameters(model) == dense_parameters(sizes)
-    assert model(torch.randn(5, sizes[0])).shape == (5, sizes[-1])
-
-
-def test_mlp_flattens_images():
-    assert mlp([784, 32, 10])(torch.rand(3, 1, 28, 28)).shape == (3, 10)
-
-
-def test_mlp_rejects_a_network_without_hidden_layer():
-    with pytest.raises(ValueError, match="at least one hidden size"):
-        mlp([784, 10])
-
-
-def test_mlp_rejects_non_positive_sizes():
-    with pytest.raises(ValueError, match="positive integers"):
-        mlp([784, 0, 10])
 
 
 @pytest.mark.parametrize("channels, image_size", [((8, 16), 28), ((4, 6), 20), ((2, 3), 10)])
@@ -106,17 +79,65 @@ def test_layer_table_lists_every_layer_and_the_total():
     table = layer_table(model, torch.rand(1, 1, 28, 28)).splitlines()
     assert len(table) == 2 + 1 + len(model) + 1  # header, input, layers, total
     assert table[2] == "| input | (1, 28, 28) | |"
-    assert f"**{dense_parameters([784, 64, 10]):,}**" in table[-1]
+    assert "**50,890**" in table[-1]
 
 
-def test_draw_family_comparison_bars_match_results():
-    figure = draw_family_comparison({"MLP": (50_890, 0.9), "CNN": (5_258, 0.93)})
+def test_plot_family_comparison_bars_match_results():
+    figure = plot_family_comparison({"MLP": FamilyResult(50_890, 0.9), "CNN": FamilyResult(5_258, 0.93)})
     sizes, accuracies = ([bar.get_height() for bar in axes.patches] for axes in figure.axes)
     assert sizes == [50_890, 5_258]
     assert accuracies == pytest.approx([90.0, 93.0])
-    plt.close(figure)
 
 
-def test_draw_family_comparison_rejects_empty_results():
+def test_plot_family_comparison_rejects_empty_results():
     with pytest.raises(ValueError, match="results is empty"):
-        draw_family_comparison({})
+        plot_family_comparison({})
+
+
+@pytest.mark.parametrize("position", [0, 17, 35])
+def test_plot_fills_the_feature_map_up_to_the_position(position):
+    image = torch.rand(8, 8, generator=torch.Generator().manual_seed(3))
+    figure = plot_sliding_filter(image, FILTERS["sharpen"], position, "sharpen")
+    shown = figure.axes[2].images[0].get_array()
+    filled = [not math.isnan(value) for value in shown.filled(math.nan).flatten()]
+    assert filled == [index <= position for index in range(36)]
+
+
+def test_plot_rejects_a_position_outside_the_feature_map():
+    with pytest.raises(ValueError, match=r"position must lie in \[0, 36\)"):
+        plot_sliding_filter(torch.rand(8, 8), FILTERS["blur"], 36)
+
+
+@pytest.mark.parametrize("weight", [0.0, 0.5, 1.0])
+def test_plot_rnn_memory_shows_state_and_influence(weight):
+    inputs = torch.tensor([1.0, 0.0, 2.0, 1.0])
+    figure = plot_rnn_memory(inputs, weight)
+    state = figure.axes[0].lines[1].get_ydata()
+    expected_state = [sum(weight ** (t - s) * inputs[s] for s in range(t + 1)) for t in range(4)]
+    assert list(state) == pytest.approx([float(value) for value in expected_state])
+    heights = [bar.get_height() for bar in figure.axes[1].patches]
+    assert heights == pytest.approx([weight**3, weight**2, weight, 1.0])
+
+
+@pytest.mark.parametrize(
+    "inputs",
+    [torch.tensor([1.0, -1.0, 1.0]), torch.tensor([0.0, 1.0]), torch.tensor([1.0, 0.0]), torch.ones(2, 2)],
+)
+def test_plot_rnn_memory_rejects_unsuitable_inputs(inputs):
+    with pytest.raises(ValueError, match="non-negative numbers that starts and ends with a positive one"):
+        plot_rnn_memory(inputs, 0.5)
+
+
+def test_plot_attention_vs_recurrence_panels():
+    words = "a b c d".split()
+    weights = torch.softmax(torch.randn(4, 4), dim=-1)
+    figure = plot_attention_vs_recurrence(words, weights)
+    steps = figure.axes[0].images[0].get_array()
+    assert [steps[3, j] for j in range(4)] == [3, 2, 1, 0]
+    assert steps.mask[0, 1]  # an RNN cannot reach ahead
+    torch.testing.assert_close(torch.as_tensor(figure.axes[1].images[0].get_array().data), weights)
+
+
+def test_plot_attention_vs_recurrence_rejects_mismatched_weights():
+    with pytest.raises(ValueError, match=r"weights must have shape \(3, 3\) for 3 words"):
+        plot_attention_vs_recurrence("a b c".split(), torch.rand(3, 4))

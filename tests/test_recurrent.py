@@ -2,16 +2,11 @@
 
 import math
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
 import pytest
 import torch
 from torch import nn
 
-from helpers.kernels.recurrent import draw_rnn_memory, half_life, input_influence, rnn_step, running_sum_rnn, unroll
+from helpers.kernels.recurrent import half_life, input_influence, rnn_step, running_sum_rnn, unroll
 
 
 @pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
@@ -101,24 +96,3 @@ def test_wrong_shapes_are_rejected():
         rnn_step(rnn, torch.rand(2), torch.rand(2))
     with pytest.raises(ValueError, match=r"inputs must have shape \(steps, 2\)"):
         input_influence(rnn, torch.rand(4, 3))
-
-
-@pytest.mark.parametrize("weight", [0.0, 0.5, 1.0])
-def test_draw_rnn_memory_shows_state_and_influence(weight):
-    inputs = torch.tensor([1.0, 0.0, 2.0, 1.0])
-    figure = draw_rnn_memory(inputs, weight)
-    state = figure.axes[0].lines[1].get_ydata()
-    expected_state = [sum(weight ** (t - s) * inputs[s] for s in range(t + 1)) for t in range(4)]
-    assert list(state) == pytest.approx([float(value) for value in expected_state])
-    heights = [bar.get_height() for bar in figure.axes[1].patches]
-    assert heights == pytest.approx([weight**3, weight**2, weight, 1.0])
-    plt.close(figure)
-
-
-@pytest.mark.parametrize(
-    "inputs",
-    [torch.tensor([1.0, -1.0, 1.0]), torch.tensor([0.0, 1.0]), torch.tensor([1.0, 0.0]), torch.ones(2, 2)],
-)
-def test_draw_rnn_memory_rejects_unsuitable_inputs(inputs):
-    with pytest.raises(ValueError, match="non-negative numbers that starts and ends with a positive one"):
-        draw_rnn_memory(inputs, 0.5)

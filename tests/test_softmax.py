@@ -1,10 +1,7 @@
-import matplotlib
-
-matplotlib.use("Agg")
 import pytest
 import torch
 
-from helpers.kernels.softmax import cross_entropy, log_softmax, naive_softmax, plot_softmax, softmax
+from helpers.kernels.softmax import cross_entropy, log_softmax, naive_softmax, softmax
 
 
 def test_matches_torch_softmax_for_ordinary_and_huge_logits():
@@ -60,8 +57,3 @@ def test_bad_cross_entropy_input_rejected():
         cross_entropy(torch.zeros(2, 3), torch.tensor([0, 3]))
     with pytest.raises(ValueError, match="int64 class indices"):
         cross_entropy(torch.zeros(2, 3), torch.tensor([0.0, 1.0]))
-
-
-def test_plot_softmax_reports_sum_and_argmax():
-    figure = plot_softmax(torch.tensor([0.0, 3.0, 1.0]), temperature=2.0)
-    assert "sum = 1.000" in figure.axes[1].get_title() and "argmax = class 1" in figure.axes[1].get_title()

@@ -1,8 +1,22 @@
+"""Tests for helpers.core.training: the one loop, the one evaluation, and their named results."""
+
 import pytest
 import torch
 from torch import nn
 
-from helpers.core.training import History, evaluate, fit, minibatches, run_epochs, train_epoch
+from helpers.core.training import (
+    Evaluation,
+    History,
+    Run,
+    evaluate,
+    evaluate_batches,
+    fit,
+    minibatches,
+    run_epochs,
+    tensor_batches,
+    train_batches,
+    train_epoch,
+)
 
 
 def toy_problem(n=200, seed=0):
@@ -27,11 +41,12 @@ def test_bad_batch_size_rejected():
 def test_evaluate_matches_a_direct_computation():
     x, y = toy_problem()
     model = nn.Linear(2, 2)
-    loss, accuracy = evaluate(model, x, y, batch_size=33)
+    result = evaluate(model, x, y, batch_size=33)
     with torch.no_grad():
         logits = model(x)
-    assert loss == pytest.approx(nn.functional.cross_entropy(logits, y).item(), rel=1e-5)
-    assert accuracy == pytest.approx((logits.argmax(1) == y).float().mean().item())
+    assert isinstance(result, Evaluation)
+    assert result.loss == pytest.approx(nn.functional.cross_entropy(logits, y).item(), rel=1e-5)
+    assert result.accuracy == pytest.approx((logits.argmax(1) == y).float().mean().item())
     assert not model.training
 
 
@@ -105,12 +120,59 @@ def test_identity_augment_trains_exactly_like_no_augment():
 def test_run_epochs_records_training_then_validation_then_reports():
     calls = []
     history = run_epochs(
-        lambda epoch: calls.append(("train", epoch)) or (1.0 / epoch, 0.5),
+        lambda epoch: calls.append(("train", epoch)) or Evaluation(1.0 / epoch, 0.5),
         3,
-        validate=lambda: calls.append(("validate",)) or (2.0, 0.25),
+        validate=lambda: calls.append(("validate",)) or Evaluation(2.0, 0.25),
         on_epoch=lambda epoch, h: calls.append(("report", epoch, h.epochs)),
     )
     assert calls[:3] == [("train", 1), ("validate",), ("report", 1, 1)] and len(calls) == 9
     assert history.train_loss == [1.0, 0.5, 1 / 3] and history.val_accuracy == [0.25] * 3
     with pytest.raises(ValueError, match="epochs must be at least 1"):
-        run_epochs(lambda epoch: (0.0, 0.0), 0)
+        run_epochs(lambda epoch: Evaluation(0.0, 0.0), 0)
+
+
+def test_evaluate_in_train_mode_uses_batch_statistics():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 4), nn.BatchNorm1d(4), nn.Linear(4, 2))
+    x, y = toy_problem(n=40)
+    in_eval, in_train = evaluate(model, x, y), evaluate(model, x, y, train_mode=True)
+    assert model.training and in_eval != in_train
+    with torch.no_grad():
+        expected = (model(x).argmax(1) == y).float().mean().item()
+    assert in_train.accuracy == pytest.approx(expected)
+
+
+def test_the_loop_over_batches_is_the_loop_over_tensors():
+    x, y = toy_problem(n=50)
+
+    def run(make_batches):
+        torch.manual_seed(2)
+        model = nn.Linear(2, 2)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        return train_batches(model, make_batches(), optimizer), model.weight.detach().clone()
+
+    by_index = run(lambda: tensor_batches(x, y, 20, shuffle=False))
+    by_list = run(lambda: [(x[:20], y[:20]), (x[20:40], y[20:40]), (x[40:], y[40:])])
+    assert by_index[0] == by_list[0] and torch.equal(by_index[1], by_list[1])
+    assert evaluate_batches(nn.Linear(2, 2), [(x, y)], device="cpu").accuracy <= 1
+
+
+def test_fit_shuffles_with_a_fresh_generator_each_epoch_when_asked():
+    x, y = toy_problem(n=30)
+    drawn = []
+
+    def shuffle():
+        drawn.append(1)
+        return torch.Generator().manual_seed(len(drawn))
+
+    def run(**kwargs):
+        torch.manual_seed(1)
+        return fit(nn.Linear(2, 2), (x, y), epochs=3, batch_size=10, **kwargs).train_loss
+
+    assert run(shuffle=shuffle) != run(seed=0) and len(drawn) == 3
+
+
+def test_a_run_is_named():
+    model, history = nn.Linear(2, 2), History(train_loss=[1.0], train_accuracy=[0.5])
+    run = Run(model, history, label="linear")
+    assert run.model is model and run.history.epochs == 1 and run.label == "linear" and run.monitor is None

@@ -1,20 +1,17 @@
 """Tests for helpers.lessons.vanishing_gradients: the chains against torch.nn and autograd, the runs against SGD's rule."""
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
+from matplotlib.figure import Figure
 from torch import nn
 
-from helpers.core.models import deep_mlp
-from helpers.core.diagnostics import diagnose
+from helpers.core.diagnostics import diagnose, train_monitored
+from helpers.core.models import mlp
 from helpers.core.seeding import seed_everything
 from helpers.lessons.vanishing_gradients import (
     chain_slope,
+    deep_sizes,
     plot_activation_histograms,
     plot_dead_units,
     plot_deep_mlp_at_init,
@@ -27,14 +24,7 @@ from helpers.lessons.vanishing_gradients import (
     reports_at_init,
     sigmoid_fixed_point,
     stack_activation,
-    train_monitored,
 )
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +36,7 @@ def tiny_data():
 
 def tiny_net(activation: str = "relu") -> nn.Sequential:
     seed_everything(0)
-    return deep_mlp(3, 8, activation, "kaiming", in_features=5, classes=3)
+    return mlp([5, 8, 8, 8, 3], activation, init="kaiming")
 
 
 def test_stack_activation_matches_torch_nn():
@@ -80,10 +70,13 @@ def test_chain_slope_is_the_product_of_slopes_and_obeys_the_bound():
 
 
 def test_bad_depth_is_rejected():
-    with pytest.raises(ValueError, match="depth must be a positive whole number"):
+    with pytest.raises(ValueError, match="depth must be a positive integer"):
         stack_activation("tanh", torch.zeros(3), 0)
-    with pytest.raises(ValueError, match="depth must be a positive whole number"):
+    with pytest.raises(ValueError, match="max_depth must be a positive integer"):
         plot_gradient_bound(2.5)
+    with pytest.raises(ValueError, match="depth must be a positive integer"):
+        deep_sizes(0, 64)
+    assert deep_sizes(3, 16) == [784, 16, 16, 16, 10]
 
 
 def test_gradient_bound_figure_draws_the_bound_above_the_measurement():
@@ -104,13 +97,14 @@ def test_reports_at_init_share_weights_and_match_diagnose():
     reports = reports_at_init(batch, ["sigmoid", "relu"], depth=2, init="kaiming", width=8)
     assert reports["sigmoid"][0].weight_norm == reports["relu"][0].weight_norm  # same seed, same weights
     seed_everything(0)
-    direct = diagnose(deep_mlp(2, 8, "tanh", "xavier"), *batch)
+    direct = diagnose(mlp(deep_sizes(2, 8), "tanh", init="xavier"), *batch)
     assert reports_at_init(batch, ["tanh"], depth=2, init="xavier", width=8)["tanh"] == direct
 
 
 def test_per_layer_plots(tiny_data):
     reports = {"relu": diagnose(tiny_net(), *tiny_data), "tanh": diagnose(tiny_net("tanh"), *tiny_data)}
-    axis = plot_per_layer(reports, "grad_norm", plt.subplots()[1], ylabel="gradient")
+    figure = plot_per_layer(reports, "grad_norm", Figure().subplots(), ylabel="gradient")
+    axis = figure.axes[0]
     assert len(axis.get_lines()) == 2 and axis.get_yscale() == "log"
     np.testing.assert_allclose(axis.get_lines()[0].get_ydata(), [row.grad_norm for row in reports["relu"]])
     with pytest.raises(ValueError, match="unknown field 'gradient'"):
@@ -119,7 +113,7 @@ def test_per_layer_plots(tiny_data):
 
 def test_histograms_draw_up_to_four_layers():
     outputs = {str(k): torch.randn(50, 4) for k in range(10)}
-    axis = plot_activation_histograms(outputs, plt.subplots()[1])
+    axis = plot_activation_histograms(outputs, Figure().subplots()).axes[0]
     assert [t.get_text() for t in axis.get_legend().get_texts()] == ["layer 1", "layer 4", "layer 7", "layer 10"]
 
 
@@ -128,16 +122,6 @@ def test_explorer_frame_has_three_labelled_panels():
     figure = plot_deep_mlp_at_init(batch, depth=3, activation="sigmoid", init="default", width=8)
     assert [axis.get_title() for axis in figure.axes][0] == "Forward: does the input matter?"
     assert all(axis.get_xlabel() and axis.get_ylabel() for axis in figure.axes)
-
-
-def test_train_monitored_follows_the_sgd_rule(tiny_data):
-    run = train_monitored("relu", tiny_net(), tiny_data, tiny_data, lr=0.05, epochs=2)
-    assert run.history.epochs == 2 and len(run.monitor.steps) == 2 * 1  # one batch of 40 (batch size 100) per epoch
-    for row in run.monitor.steps[0]:
-        # plain SGD: the update is lr times the gradient, so the ratios differ by exactly lr
-        assert row.update_to_weight == pytest.approx(0.05 * row.grad_to_weight, rel=1e-5)
-    with pytest.raises(ValueError, match="lr must be a positive learning rate"):
-        train_monitored("x", tiny_net(), tiny_data, tiny_data, lr=0.0, epochs=1)
 
 
 def test_run_figures(tiny_data):

@@ -35,7 +35,10 @@ MNIST_FILES = {
     ),
 }
 
-MNIST_CLASSES = tuple(str(digit) for digit in range(10))
+IMAGE_SHAPE = (28, 28)
+"""Height and width of an MNIST image."""
+IMAGE_PIXELS = IMAGE_SHAPE[0] * IMAGE_SHAPE[1]
+"""Pixels of one MNIST image: the input size of a network that reads it flattened."""
 
 
 class MNISTDataError(FileNotFoundError):

@@ -24,8 +24,8 @@ from functools import partial
 import torch
 from torch import Tensor, nn
 
+from helpers.core.training import LossFunction, Run, fit
 from helpers.kernels.activations import derivative, inactive_unit_fraction
-from helpers.core.training import LossFunction
 
 WEIGHT_TYPES: tuple[type[nn.Module], ...] = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
 ACTIVATION_TYPES: tuple[type[nn.Module], ...] = (
@@ -290,3 +290,26 @@ def format_report(report: list[LayerStats]) -> str:
     for row in report:
         lines.append(f"{row.name:<8}{row.activation or '-':<12}" + "".join(cell(getattr(row, c)) for c in columns))
     return "\n".join(lines)
+
+
+def train_monitored(
+    label: str,
+    model: nn.Module,
+    train: tuple[Tensor, Tensor],
+    val: tuple[Tensor, Tensor],
+    *,
+    lr: float,
+    epochs: int,
+    seed: int = 0,
+) -> Run:
+    """Train `model` with plain SGD (no momentum) while a `LayerMonitor` records every step; returns the `Run`.
+
+    Plain SGD moves each weight in proportion to its gradient, so a vanished
+    gradient shows as a layer that does not move (Adam would rescale it).
+    """
+    if not lr > 0:
+        raise ValueError(f"lr must be a positive learning rate, got {lr!r}")
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    with LayerMonitor(model, optimizer) as monitor:
+        history = fit(model, train, epochs=epochs, val=val, optimizer=optimizer, seed=seed)
+    return Run(model, history, label, monitor)

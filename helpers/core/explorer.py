@@ -82,7 +82,7 @@ class Explorer:
 
     def __init__(
         self,
-        draw: Callable[..., Figure | None],
+        draw: Callable[..., Figure],
         controls: Mapping[str, Sequence],
         *,
         defaults: Mapping[str, object] | None = None,
@@ -113,13 +113,11 @@ class Explorer:
 
     def _render(self, params: dict[str, object]) -> bytes:
         figure = self.draw(**params)
-        if figure is None:
-            figure = plt.gcf()
         if not isinstance(figure, Figure):
             raise TypeError(f"{self.draw.__name__} must return a matplotlib Figure, got {type(figure).__name__}")
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png", dpi=self.dpi, metadata={"Software": None})
-        plt.close(figure)
+        plt.close(figure)  # a no-op unless `draw` made the figure with pyplot
         # A 256-colour palette keeps line plots crisp at a third of the size.
         image = Image.open(buffer).convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT)
         compact = io.BytesIO()
@@ -256,7 +254,7 @@ _STATIC_TEMPLATE = """\
 
 
 def explore(
-    draw: Callable[..., Figure | None],
+    draw: Callable[..., Figure],
     controls: Mapping[str, Sequence],
     *,
     defaults: Mapping[str, object] | None = None,

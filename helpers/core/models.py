@@ -1,10 +1,14 @@
-"""Deep, narrow MLPs for MNIST whose depth, activation and weight initialization are one argument each."""
+"""The one builder of every network the course trains: a multilayer perceptron, configured by its arguments."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from torch import nn
 
+from helpers.core.checks import check_positive_int
 from helpers.kernels.activations import torch_activation
+from helpers.kernels.dropout import Dropout, check_drop_probability
 
 INITS = ("default", "xavier", "kaiming")
 
@@ -32,33 +36,43 @@ def initialize_weights(model: nn.Module, init: str) -> nn.Module:
     return model
 
 
-def deep_mlp(
-    depth: int,
-    width: int,
+def mlp(
+    sizes: Sequence[int],
     activation: str = "relu",
-    init: str = "default",
     *,
+    alpha: float | None = None,
     batch_norm: bool = False,
-    in_features: int = 28 * 28,
-    classes: int = 10,
+    dropout: float | None = None,
+    init: str = "default",
+    flatten: bool = True,
 ) -> nn.Sequential:
-    """Flatten, then `depth` hidden layers of `width` units, then a linear output layer of `classes` logits.
+    """A multilayer perceptron with layer `sizes` `[inputs, hidden, ..., outputs]`, e.g. `[784, 64, 10]`.
 
-    Each hidden layer is `nn.Linear`, an optional `nn.BatchNorm1d`, and PyTorch's module
-    for `activation` (a name from `helpers.kernels.activations`, e.g. "sigmoid", "tanh",
-    "relu", "leaky_relu"). Seed before calling it for repeatable weights.
+    Each hidden layer is `nn.Linear`, an `nn.BatchNorm1d` if `batch_norm`, PyTorch's
+    module for `activation` (a name from `helpers.kernels.activations`, with its
+    `alpha`), and the from-scratch `Dropout(dropout)` unless `dropout` is None; the
+    output layer is linear (raw class scores). `flatten` puts an `nn.Flatten` first, so
+    images go in as they are. `init` then re-initializes the linear layers (see
+    `initialize_weights`). Layers are built first to last: seed before calling it.
     """
-    for name, value in (("depth", depth), ("width", width), ("in_features", in_features), ("classes", classes)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    torch_activation(activation)  # fails early, with a suggestion, on an unknown name
-    layers: list[nn.Module] = [nn.Flatten()]
-    features = in_features
-    for _ in range(depth):
-        layers.append(nn.Linear(features, width))
+    sizes = list(sizes)
+    if len(sizes) < 3:
+        raise ValueError(
+            f"an MLP needs an input size, at least one hidden size and an output size, got {sizes}; "
+            "for example [784, 64, 10]"
+        )
+    for index, size in enumerate(sizes):
+        check_positive_int(f"sizes[{index}]", size, " (a number of units)")
+    torch_activation(activation, alpha)  # fails early, with a suggestion, on an unknown name or a bad alpha
+    if dropout is not None:
+        check_drop_probability(dropout)
+    layers: list[nn.Module] = [nn.Flatten()] if flatten else []
+    for n_in, n_out in zip(sizes[:-2], sizes[1:-1]):
+        layers.append(nn.Linear(n_in, n_out))
         if batch_norm:
-            layers.append(nn.BatchNorm1d(width))
-        layers.append(torch_activation(activation))
-        features = width
-    layers.append(nn.Linear(features, classes))
+            layers.append(nn.BatchNorm1d(n_out))
+        layers.append(torch_activation(activation, alpha))
+        if dropout is not None:
+            layers.append(Dropout(dropout))
+    layers.append(nn.Linear(sizes[-2], sizes[-1]))
     return initialize_weights(nn.Sequential(*layers), init)

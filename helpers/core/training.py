@@ -1,20 +1,36 @@
-"""A small, explicit training loop over tensors held in memory.
+"""The one training loop of the course, its one evaluation, and the named results they return.
 
-MNIST (and every subset of it the notebooks use) fits in memory, so mini-batches
-are taken by index from two tensors instead of through a `DataLoader`: the same
-mathematics, many times faster on a CPU. The loop is seeded through its own
-`torch.Generator`, so the order of mini-batches repeats exactly.
+Mini-batches come either from a `DataLoader` (the lecture's way) or, for data held in
+memory as two tensors, by index (`tensor_batches`): the same mathematics, many times
+faster on a CPU. `train_batches` is the loop over one epoch of mini-batches,
+`evaluate_batches` the evaluation; `fit` runs epochs of them over tensors, seeded
+through its own `torch.Generator` so that the order of mini-batches repeats exactly.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
-LossFunction = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+from helpers.core.checks import check_pairs
+
+if TYPE_CHECKING:
+    from helpers.core.diagnostics import LayerMonitor
+
+LossFunction = Callable[[Tensor, Tensor], Tensor]
+Batches = Iterable[tuple[Tensor, Tensor]]
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Mean loss and accuracy of a model over a dataset (or over one epoch of training)."""
+
+    loss: float
+    accuracy: float
 
 
 @dataclass
@@ -31,7 +47,19 @@ class History:
         return len(self.train_loss)
 
 
-def minibatches(size: int, batch_size: int, *, shuffle: bool, generator: torch.Generator | None = None) -> Iterator[torch.Tensor]:
+@dataclass
+class Run:
+    """One training run: the trained model, its `History`, a label and, if it was monitored, its `LayerMonitor`."""
+
+    model: nn.Module
+    history: History
+    label: str = ""
+    monitor: LayerMonitor | None = None
+
+
+def minibatches(
+    size: int, batch_size: int, *, shuffle: bool, generator: torch.Generator | None = None
+) -> Iterator[Tensor]:
     """Index tensors that cover `range(size)` in batches of `batch_size` (the last may be smaller)."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
@@ -39,82 +67,118 @@ def minibatches(size: int, batch_size: int, *, shuffle: bool, generator: torch.G
     yield from order.split(batch_size)
 
 
-def _check_data(images: torch.Tensor, labels: torch.Tensor) -> None:
-    if len(images) != len(labels):
-        raise ValueError(f"{len(images)} inputs but {len(labels)} labels: they must pair up one to one")
-    if len(images) == 0:
-        raise ValueError("no data: the inputs are empty")
+def tensor_batches(
+    images: Tensor, labels: Tensor, batch_size: int, *, shuffle: bool, generator: torch.Generator | None = None
+) -> Iterator[tuple[Tensor, Tensor]]:
+    """`(inputs, labels)` mini-batches taken by index from two tensors held in memory."""
+    check_pairs(images, labels)
+    for index in minibatches(len(labels), batch_size, shuffle=shuffle, generator=generator):
+        yield images[index], labels[index]
+
+
+def train_batches(
+    model: nn.Module,
+    batches: Batches,
+    optimizer: torch.optim.Optimizer,
+    *,
+    loss_fn: LossFunction = nn.functional.cross_entropy,
+    device: torch.device | str | None = None,
+) -> Evaluation:
+    """One epoch of mini-batch gradient descent; returns the mean loss and accuracy seen while training.
+
+    Each batch is moved to `device` first, if one is given.
+    """
+    model.train()
+    total_loss, correct, count = 0.0, 0, 0
+    for inputs, labels in batches:
+        if device is not None:
+            inputs, labels = inputs.to(device), labels.to(device)
+        outputs = model(inputs)
+        loss = loss_fn(outputs, labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        total_loss += loss.item() * len(labels)
+        correct += (outputs.argmax(dim=1) == labels).sum().item()
+        count += len(labels)
+    return Evaluation(total_loss / count, correct / count)
 
 
 @torch.no_grad()
+def evaluate_batches(
+    model: nn.Module,
+    batches: Batches,
+    *,
+    loss_fn: LossFunction = nn.functional.cross_entropy,
+    device: torch.device | str | None = None,
+    train_mode: bool = False,
+) -> Evaluation:
+    """Mean loss and accuracy of `model` over every batch, in eval mode (or, with `train_mode`, training mode)."""
+    model.train(train_mode)
+    total_loss, correct, count = 0.0, 0, 0
+    for inputs, labels in batches:
+        if device is not None:
+            inputs, labels = inputs.to(device), labels.to(device)
+        outputs = model(inputs)
+        total_loss += loss_fn(outputs, labels).item() * len(labels)
+        correct += (outputs.argmax(dim=1) == labels).sum().item()
+        count += len(labels)
+    return Evaluation(total_loss / count, correct / count)
+
+
 def evaluate(
     model: nn.Module,
-    images: torch.Tensor,
-    labels: torch.Tensor,
+    images: Tensor,
+    labels: Tensor,
     *,
     loss_fn: LossFunction = nn.functional.cross_entropy,
     batch_size: int = 2000,
-) -> tuple[float, float]:
-    """Mean loss and accuracy of `model` (put in eval mode) on a whole dataset."""
-    _check_data(images, labels)
-    model.eval()
-    total_loss, correct = 0.0, 0
-    for index in minibatches(len(labels), batch_size, shuffle=False):
-        outputs = model(images[index])
-        total_loss += loss_fn(outputs, labels[index]).item() * len(index)
-        correct += (outputs.argmax(dim=1) == labels[index]).sum().item()
-    return total_loss / len(labels), correct / len(labels)
+    train_mode: bool = False,
+) -> Evaluation:
+    """Mean loss and accuracy of `model` (put in eval mode unless `train_mode`) on a whole dataset."""
+    batches = tensor_batches(images, labels, batch_size, shuffle=False)
+    return evaluate_batches(model, batches, loss_fn=loss_fn, train_mode=train_mode)
 
 
 def train_epoch(
     model: nn.Module,
-    images: torch.Tensor,
-    labels: torch.Tensor,
+    images: Tensor,
+    labels: Tensor,
     optimizer: torch.optim.Optimizer,
     *,
     loss_fn: LossFunction = nn.functional.cross_entropy,
     batch_size: int = 100,
     generator: torch.Generator | None = None,
-) -> tuple[float, float]:
-    """One pass over the data in shuffled mini-batches; returns mean loss and accuracy seen while training."""
-    _check_data(images, labels)
-    model.train()
-    total_loss, correct = 0.0, 0
-    for index in minibatches(len(labels), batch_size, shuffle=True, generator=generator):
-        outputs = model(images[index])
-        loss = loss_fn(outputs, labels[index])
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        total_loss += loss.item() * len(index)
-        correct += (outputs.argmax(dim=1) == labels[index]).sum().item()
-    return total_loss / len(labels), correct / len(labels)
+) -> Evaluation:
+    """One pass over tensors in shuffled mini-batches; returns mean loss and accuracy seen while training."""
+    batches = tensor_batches(images, labels, batch_size, shuffle=True, generator=generator)
+    return train_batches(model, batches, optimizer, loss_fn=loss_fn)
 
 
 def run_epochs(
-    train_one_epoch: Callable[[int], tuple[float, float]],
+    train_one_epoch: Callable[[int], Evaluation],
     epochs: int,
     *,
-    validate: Callable[[], tuple[float, float]] | None = None,
+    validate: Callable[[], Evaluation] | None = None,
     on_epoch: Callable[[int, History], None] | None = None,
 ) -> History:
     """The epoch loop every training recipe shares, returning the `History` it records.
 
-    For epochs 1 to `epochs`: `train_one_epoch(epoch)` returns the epoch's loss
-    and accuracy, `validate()` (if given) those on held-out data, and then
+    For epochs 1 to `epochs`: `train_one_epoch(epoch)` returns the epoch's
+    `Evaluation`, `validate()` (if given) that on held-out data, and then
     `on_epoch(epoch, history)` is called, for progress output or live plots.
     """
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, got {epochs}")
     history = History()
     for epoch in range(1, epochs + 1):
-        loss, accuracy = train_one_epoch(epoch)
-        history.train_loss.append(loss)
-        history.train_accuracy.append(accuracy)
+        trained = train_one_epoch(epoch)
+        history.train_loss.append(trained.loss)
+        history.train_accuracy.append(trained.accuracy)
         if validate is not None:
-            loss, accuracy = validate()
-            history.val_loss.append(loss)
-            history.val_accuracy.append(accuracy)
+            validated = validate()
+            history.val_loss.append(validated.loss)
+            history.val_accuracy.append(validated.accuracy)
         if on_epoch is not None:
             on_epoch(epoch, history)
     return history
@@ -122,34 +186,41 @@ def run_epochs(
 
 def fit(
     model: nn.Module,
-    train: tuple[torch.Tensor, torch.Tensor],
+    train: tuple[Tensor, Tensor],
     *,
     epochs: int,
-    val: tuple[torch.Tensor, torch.Tensor] | None = None,
+    val: tuple[Tensor, Tensor] | None = None,
     optimizer: torch.optim.Optimizer | None = None,
     lr: float = 1e-3,
     batch_size: int = 100,
     loss_fn: LossFunction = nn.functional.cross_entropy,
     seed: int = 0,
-    augment: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    shuffle: Callable[[], torch.Generator] | None = None,
+    augment: Callable[[Tensor], Tensor] | None = None,
     on_epoch: Callable[[int, History], None] | None = None,
 ) -> History:
-    """Train `model` for `epochs` epochs and return its `History`.
+    """Train `model` for `epochs` epochs on tensors held in memory and return its `History`.
 
     The data must already be on the model's device. Without an `optimizer`,
-    Adam with learning rate `lr` is used. `augment`, if given, maps the training
-    inputs to a randomly changed copy, drawn afresh at the start of every epoch
-    (see `helpers.lessons.data_augmentation.per_image`); validation data is used as given.
+    Adam with learning rate `lr` is used. Mini-batches are shuffled by a generator
+    seeded with `seed`, or, if `shuffle` is given, by a fresh `shuffle()` every epoch.
+    `augment`, if given, maps the training inputs to a randomly changed copy, drawn
+    afresh at the start of every epoch; validation data is used as given.
     `on_epoch(epoch, history)` is called after each epoch (epochs count from 1),
-    for progress output or live plots.
+    for progress output, live plots or extra measurements.
     """
     optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=lr)
     generator = torch.Generator().manual_seed(seed)
     inputs, labels = train
     return run_epochs(
         lambda _epoch: train_epoch(
-            model, augment(inputs) if augment else inputs, labels, optimizer,
-            loss_fn=loss_fn, batch_size=batch_size, generator=generator,
+            model,
+            augment(inputs) if augment else inputs,
+            labels,
+            optimizer,
+            loss_fn=loss_fn,
+            batch_size=batch_size,
+            generator=shuffle() if shuffle else generator,
         ),
         epochs,
         validate=None if val is None else lambda: evaluate(model, *val, loss_fn=loss_fn),

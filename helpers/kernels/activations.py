@@ -1,6 +1,8 @@
 """Activation functions written from scratch, each with its derivative worked out by hand.
 
-Every function here has a twin in `torch.nn` (see `torch_activation`) and the
+The bare kernels (`sigmoid`, `sigmoid_derivative`, `leaky_relu`, ...) are the maths
+alone; `activate(name, x, alpha)` and `derivative(name, x, alpha)` are the checked
+entry points that notebooks call. Every function here has a twin in `torch.nn` (see `torch_activation`) and the
 tests check both the values and the hand-written derivatives against it and
 against autograd. `alpha` is the one parameter some of them take: the slope
 for negative inputs (Leaky ReLU, PReLU's starting value) or the saturation
@@ -14,79 +16,88 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import matplotlib.pyplot as plt
 import torch
-from matplotlib.figure import Figure
 from torch import Tensor, nn
 
 
 @dataclass(frozen=True)
 class Activation:
-    """An activation function, its derivative, and what its `alpha` means (if it has one)."""
+    """An activation function, its derivative, and what its `alpha` means (if it has one).
+
+    `function` and `derivative` take `(x)`, or `(x, alpha)` where `alpha_default` is set.
+    """
 
     name: str
     title: str
-    function: Callable[[Tensor, float], Tensor]
-    derivative: Callable[[Tensor, float], Tensor]
+    function: Callable[..., Tensor]
+    derivative: Callable[..., Tensor]
     module: Callable[[float], nn.Module]
     alpha_default: float | None = None
     alpha_valid: Callable[[float], bool] = lambda alpha: True
     alpha_rule: str = ""
 
 
-def _sigmoid(x: Tensor, _alpha: float) -> Tensor:
+def sigmoid(x: Tensor) -> Tensor:
     return 1.0 / (1.0 + torch.exp(-x))
 
 
-def _sigmoid_derivative(x: Tensor, alpha: float) -> Tensor:
-    s = _sigmoid(x, alpha)
+def sigmoid_derivative(x: Tensor) -> Tensor:
+    s = sigmoid(x)
     return s * (1.0 - s)
 
 
-def _tanh(x: Tensor, _alpha: float) -> Tensor:
-    return 2.0 * _sigmoid(2.0 * x, _alpha) - 1.0
+def tanh(x: Tensor) -> Tensor:
+    return 2.0 * sigmoid(2.0 * x) - 1.0
 
 
-def _tanh_derivative(x: Tensor, alpha: float) -> Tensor:
-    return 1.0 - _tanh(x, alpha) ** 2
+def tanh_derivative(x: Tensor) -> Tensor:
+    return 1.0 - tanh(x) ** 2
 
 
-def _leaky(x: Tensor, alpha: float) -> Tensor:
+def relu(x: Tensor) -> Tensor:
+    return torch.where(x > 0, x, torch.zeros_like(x))
+
+
+def relu_derivative(x: Tensor) -> Tensor:
+    return leaky_relu_derivative(x, 0.0)
+
+
+def leaky_relu(x: Tensor, alpha: float) -> Tensor:
     return torch.where(x > 0, x, alpha * x)
 
 
-def _leaky_derivative(x: Tensor, alpha: float) -> Tensor:
+def leaky_relu_derivative(x: Tensor, alpha: float) -> Tensor:
     # At exactly 0 we take the left slope, as PyTorch does.
     return torch.where(x > 0, torch.ones_like(x), torch.full_like(x, alpha))
 
 
-def _elu(x: Tensor, alpha: float) -> Tensor:
+def elu(x: Tensor, alpha: float) -> Tensor:
     return torch.where(x > 0, x, alpha * torch.expm1(torch.clamp(x, max=0.0)))
 
 
-def _elu_derivative(x: Tensor, alpha: float) -> Tensor:
+def elu_derivative(x: Tensor, alpha: float) -> Tensor:
     return torch.where(x > 0, torch.ones_like(x), alpha * torch.exp(torch.clamp(x, max=0.0)))
 
 
-def _normal_cdf(x: Tensor) -> Tensor:
+def normal_cdf(x: Tensor) -> Tensor:
     return 0.5 * (1.0 + torch.erf(x / math.sqrt(2.0)))
 
 
-def _gelu(x: Tensor, _alpha: float) -> Tensor:
-    return x * _normal_cdf(x)
+def gelu(x: Tensor) -> Tensor:
+    return x * normal_cdf(x)
 
 
-def _gelu_derivative(x: Tensor, _alpha: float) -> Tensor:
+def gelu_derivative(x: Tensor) -> Tensor:
     density = torch.exp(-0.5 * x**2) / math.sqrt(2.0 * math.pi)
-    return _normal_cdf(x) + x * density
+    return normal_cdf(x) + x * density
 
 
-def _silu(x: Tensor, alpha: float) -> Tensor:
-    return x * _sigmoid(x, alpha)
+def silu(x: Tensor) -> Tensor:
+    return x * sigmoid(x)
 
 
-def _silu_derivative(x: Tensor, alpha: float) -> Tensor:
-    s = _sigmoid(x, alpha)
+def silu_derivative(x: Tensor) -> Tensor:
+    s = sigmoid(x)
     return s * (1.0 + x * (1.0 - s))
 
 
@@ -97,21 +108,20 @@ def _slope_ok(alpha: float) -> bool:
 ACTIVATIONS: dict[str, Activation] = {
     a.name: a
     for a in [
-        Activation("sigmoid", "Sigmoid", _sigmoid, _sigmoid_derivative, lambda _: nn.Sigmoid()),
-        Activation("tanh", "Tanh", _tanh, _tanh_derivative, lambda _: nn.Tanh()),
-        Activation("relu", "ReLU", lambda x, _: torch.where(x > 0, x, torch.zeros_like(x)),
-                   lambda x, _: _leaky_derivative(x, 0.0), lambda _: nn.ReLU()),
-        Activation("leaky_relu", "Leaky ReLU", _leaky, _leaky_derivative, lambda a: nn.LeakyReLU(a),
+        Activation("sigmoid", "Sigmoid", sigmoid, sigmoid_derivative, lambda _: nn.Sigmoid()),
+        Activation("tanh", "Tanh", tanh, tanh_derivative, lambda _: nn.Tanh()),
+        Activation("relu", "ReLU", relu, relu_derivative, lambda _: nn.ReLU()),
+        Activation("leaky_relu", "Leaky ReLU", leaky_relu, leaky_relu_derivative, lambda a: nn.LeakyReLU(a),
                    alpha_default=0.01, alpha_valid=_slope_ok,
                    alpha_rule="a slope for negative inputs with 0 <= alpha < 1"),
-        Activation("prelu", "PReLU", _leaky, _leaky_derivative, lambda a: nn.PReLU(init=a),
+        Activation("prelu", "PReLU", leaky_relu, leaky_relu_derivative, lambda a: nn.PReLU(init=a),
                    alpha_default=0.25, alpha_valid=_slope_ok,
                    alpha_rule="a starting slope for negative inputs with 0 <= alpha < 1"),
-        Activation("elu", "ELU", _elu, _elu_derivative, lambda a: nn.ELU(alpha=a),
+        Activation("elu", "ELU", elu, elu_derivative, lambda a: nn.ELU(alpha=a),
                    alpha_default=1.0, alpha_valid=lambda a: a > 0,
                    alpha_rule="the level -alpha that negative inputs saturate to, with alpha > 0"),
-        Activation("gelu", "GELU", _gelu, _gelu_derivative, lambda _: nn.GELU()),
-        Activation("silu", "SiLU (swish)", _silu, _silu_derivative, lambda _: nn.SiLU()),
+        Activation("gelu", "GELU", gelu, gelu_derivative, lambda _: nn.GELU()),
+        Activation("silu", "SiLU (swish)", silu, silu_derivative, lambda _: nn.SiLU()),
     ]
 }
 ACTIVATION_NAMES = tuple(ACTIVATIONS)
@@ -126,7 +136,8 @@ def get_activation(name: str) -> Activation:
     raise ValueError(f"Unknown activation {name!r}; choose one of {', '.join(ACTIVATION_NAMES)}.{hint}")
 
 
-def _resolve_alpha(spec: Activation, alpha: float | None) -> float:
+def resolve_alpha(spec: Activation, alpha: float | None) -> float:
+    """`alpha` checked for the activation `spec` (its default where None); 0.0 for one that takes none."""
     if spec.alpha_default is None:
         if alpha is not None:
             raise ValueError(f"{spec.title} has no parameter, but alpha={alpha} was given; leave alpha out.")
@@ -143,15 +154,17 @@ def canonical_parameters(name: str, alpha: float | None = None) -> tuple[str, fl
 
 
 def activate(name: str, x: Tensor, alpha: float | None = None) -> Tensor:
-    """Apply the activation `name` to `x` (with parameter `alpha` where it has one)."""
+    """Apply the activation `name` to `x` (with parameter `alpha` where it has one), after checking both."""
     spec = get_activation(name)
-    return spec.function(x, _resolve_alpha(spec, alpha))
+    alpha = resolve_alpha(spec, alpha)
+    return spec.function(x) if spec.alpha_default is None else spec.function(x, alpha)
 
 
 def derivative(name: str, x: Tensor, alpha: float | None = None) -> Tensor:
-    """The hand-written derivative of the activation `name` at every element of `x`."""
+    """The hand-written derivative of the activation `name` at every element of `x`, after checking both."""
     spec = get_activation(name)
-    return spec.derivative(x, _resolve_alpha(spec, alpha))
+    alpha = resolve_alpha(spec, alpha)
+    return spec.derivative(x) if spec.alpha_default is None else spec.derivative(x, alpha)
 
 
 def autograd_derivative(name: str, x: Tensor, alpha: float | None = None) -> Tensor:
@@ -164,29 +177,7 @@ def autograd_derivative(name: str, x: Tensor, alpha: float | None = None) -> Ten
 def torch_activation(name: str, alpha: float | None = None) -> nn.Module:
     """PyTorch's own module for the activation `name`, configured with the same `alpha`."""
     spec = get_activation(name)
-    return spec.module(_resolve_alpha(spec, alpha))
-
-
-def plot_activation(name: str, alpha: float | None = None, *, span: float = 5.0) -> Figure:
-    """The activation and its derivative side by side; autograd's derivative dotted over the analytic one."""
-    spec = get_activation(name)
-    name, alpha = canonical_parameters(name, alpha)
-    alpha = None if alpha is None else _resolve_alpha(spec, alpha)
-    x = torch.linspace(-span, span, 401)
-    figure, (left, right) = plt.subplots(1, 2, figsize=(9, 3.2), layout="constrained")
-    label = spec.title + (f" (alpha = {alpha:g})" if alpha is not None else "")
-    left.plot(x, activate(name, x, alpha), color="C0", lw=2)
-    left.set(title=label, xlabel="x", ylabel="f(x)", ylim=(-1.6, span))
-    right.plot(x, derivative(name, x, alpha), color="C1", lw=2, label="analytic")
-    sample = x[::20]
-    right.plot(sample, autograd_derivative(name, sample, alpha), "k.", ms=5, label="autograd")
-    right.set(title=f"Derivative of {spec.title}", xlabel="x", ylabel="f'(x)", ylim=(-0.2, 1.3))
-    right.legend(loc="upper left")
-    for axis in (left, right):
-        axis.axhline(0, color="grey", lw=0.6)
-        axis.axvline(0, color="grey", lw=0.6)
-        axis.grid(alpha=0.3)
-    return figure
+    return spec.module(resolve_alpha(spec, alpha))
 
 
 def inactive_unit_fraction(pre_activation: Tensor) -> float:

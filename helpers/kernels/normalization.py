@@ -15,11 +15,9 @@ training value to 0 and leaves any other value at its raw distance from it.
 
 from __future__ import annotations
 
-import math
 from abc import ABC, abstractmethod
 
 import torch
-from matplotlib.figure import Figure
 from torch import Tensor
 
 
@@ -110,37 +108,3 @@ class ZScoreScaler(_Scaler):
 
     def _statistics(self, inputs: Tensor) -> tuple[Tensor, Tensor]:
         return inputs.mean(dim=0), inputs.std(dim=0, correction=0)
-
-
-def plot_outlier_effect(values: Tensor, outlier: float) -> Figure:
-    """Histograms of `values` plus one `outlier`: raw, min-max scaled and z-scored, each fitted on all of them.
-
-    The outlier is marked in red. Each histogram spans its panel's window: all
-    the data for the raw and min-max panels, a fixed [-5, 5] for the z-score
-    one, so the reader sees how far the other values are squeezed; an outlier
-    outside that window is named at its edge.
-    """
-    if values.dim() != 1 or len(values) < 2:
-        raise ValueError(f"values must be a 1-D tensor of at least two numbers, got shape {tuple(values.shape)}")
-    if not math.isfinite(outlier):
-        raise ValueError(f"the outlier must be a finite number, got {outlier}")
-    data = torch.cat([values, torch.tensor([outlier], dtype=values.dtype)])
-    views = (
-        ("raw values", data, (data.min().item(), data.max().item())),
-        ("min-max", MinMaxScaler().fit(data).transform(data), (0.0, 1.0)),
-        ("z-score", ZScoreScaler().fit(data).transform(data), (-5.0, 5.0)),
-    )
-    figure = Figure(figsize=(10, 3.2), layout="constrained")
-    for axes, (name, scaled, window) in zip(figure.subplots(1, 3), views):
-        others, extreme = scaled[:-1], scaled[-1].item()
-        axes.hist(others.numpy(), bins=40, range=window, color="C0", label="the other values")
-        if window[0] <= extreme <= window[1]:
-            axes.axvline(extreme, color="C3", linestyle="--", label="the outlier")
-        else:
-            axes.annotate(f"outlier at {extreme:.3g} \u2192", xy=(0.98, 0.9), xycoords="axes fraction",
-                          ha="right", color="C3")
-        axes.set(title=f"{name}: others in [{others.min():.3g}, {others.max():.3g}]", xlabel="value", ylabel="count")
-        axes.title.set_fontsize(10)
-    figure.axes[0].legend(fontsize=8, loc="upper center")
-    figure.suptitle(f"{len(values)} values around {values.mean():.3g} and one outlier at {outlier:g}")
-    return figure

@@ -1,4 +1,4 @@
-"""A recurrent layer one step at a time: the update of `nn.RNN` from scratch, and what the state remembers.
+"""A recurrent layer one step at a time: the update of `nn.RNN` from scratch, and how long it remembers.
 
 At every step the new hidden state mixes the previous state with the latest input,
 h_t = f(W_ih x_t + b_ih + W_hh h_(t-1) + b_hh), so anything the layer knows about
@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import math
 
-import matplotlib.pyplot as plt
 import torch
-from matplotlib.figure import Figure
 from torch import nn
 
+from helpers.core.checks import checked
 
-def _check_rnn(rnn: nn.Module) -> None:
+
+def check_rnn(rnn: nn.Module, **_) -> None:
+    """A single-layer, one-directional `nn.RNN`."""
     if not isinstance(rnn, nn.RNN):
         raise TypeError(f"expected a torch.nn.RNN, got {type(rnn).__name__}")
     if rnn.num_layers != 1 or rnn.bidirectional:
@@ -25,28 +26,36 @@ def _check_rnn(rnn: nn.Module) -> None:
         )
 
 
-def rnn_step(rnn: nn.RNN, x_t: torch.Tensor, h_prev: torch.Tensor) -> torch.Tensor:
-    """One step of `rnn` computed by hand: the new hidden state from the last one and the input `x_t`."""
-    _check_rnn(rnn)
+def check_step(rnn: nn.RNN, x_t: torch.Tensor, h_prev: torch.Tensor) -> None:
+    """One input vector and one hidden state of the sizes `rnn` takes."""
     if x_t.shape != (rnn.input_size,) or h_prev.shape != (rnn.hidden_size,):
         raise ValueError(
             f"x_t must have shape ({rnn.input_size},) and h_prev ({rnn.hidden_size},) for this RNN, "
             f"got {tuple(x_t.shape)} and {tuple(h_prev.shape)}"
         )
+
+
+def check_sequence(rnn: nn.RNN, inputs: torch.Tensor, **_) -> None:
+    """A sequence of shape (steps, input_size)."""
+    if inputs.dim() != 2 or inputs.shape[1] != rnn.input_size:
+        raise ValueError(
+            f"inputs must have shape (steps, {rnn.input_size}), got {tuple(inputs.shape)}; "
+            "a sequence of plain numbers x becomes x.unsqueeze(1)"
+        )
+
+
+@checked(check_rnn, check_step)
+def rnn_step(rnn: nn.RNN, x_t: torch.Tensor, h_prev: torch.Tensor) -> torch.Tensor:
+    """One step of `rnn` computed by hand: the new hidden state from the last one and the input `x_t`."""
     total = rnn.weight_ih_l0 @ x_t + rnn.weight_hh_l0 @ h_prev
     if rnn.bias:
         total = total + rnn.bias_ih_l0 + rnn.bias_hh_l0
     return torch.tanh(total) if rnn.nonlinearity == "tanh" else torch.relu(total)
 
 
+@checked(check_rnn, check_sequence)
 def unroll(rnn: nn.RNN, inputs: torch.Tensor, h0: torch.Tensor | None = None) -> torch.Tensor:
     """Run `rnn` over `inputs` of shape (steps, input_size) step by step; returns every hidden state (steps, hidden)."""
-    _check_rnn(rnn)
-    if inputs.dim() != 2 or inputs.shape[1] != rnn.input_size:
-        raise ValueError(
-            f"inputs must have shape (steps, {rnn.input_size}), got {tuple(inputs.shape)}; "
-            "a sequence of plain numbers x becomes x.unsqueeze(1)"
-        )
     state = inputs.new_zeros(rnn.hidden_size) if h0 is None else h0
     states = []
     for x_t in inputs:
@@ -88,52 +97,11 @@ def half_life(recurrent_weight: float) -> float:
     return math.log(0.5) / math.log(recurrent_weight)
 
 
+@checked(check_rnn, check_sequence)
 def input_influence(rnn: nn.RNN, inputs: torch.Tensor) -> torch.Tensor:
     """How much each input still moves the last hidden state: the norm of d h_last / d x_t, by autograd.
 
     `inputs` has shape (steps, input_size); the result has one number per step.
     """
-    _check_rnn(rnn)
-    if inputs.dim() != 2 or inputs.shape[1] != rnn.input_size:
-        raise ValueError(f"inputs must have shape (steps, {rnn.input_size}), got {tuple(inputs.shape)}")
     jacobian = torch.autograd.functional.jacobian(lambda x: rnn(x)[0][-1], inputs)  # (hidden, steps, input)
     return jacobian.square().sum(dim=(0, 2)).sqrt()
-
-
-def draw_rnn_memory(inputs: torch.Tensor, recurrent_weight: float) -> Figure:
-    """A running-sum RNN on a short sequence: its state step by step, and what it still remembers at the end.
-
-    `inputs` is a 1-D sequence of non-negative numbers that starts and ends with a positive one:
-    where the ReLU's input is exactly 0 its slope counts as 0, which would hide that input's influence.
-    """
-    if inputs.dim() != 1 or len(inputs) < 2 or inputs.min() < 0 or inputs[0] <= 0 or inputs[-1] <= 0:
-        raise ValueError(
-            "inputs must be a 1-D sequence of non-negative numbers that starts and ends with a positive one, "
-            f"got {inputs}"
-        )
-    rnn = running_sum_rnn(recurrent_weight)
-    sequence = inputs.unsqueeze(1)
-    with torch.no_grad():
-        states = unroll(rnn, sequence)[:, 0]
-    influence = input_influence(rnn, sequence)
-    steps = torch.arange(len(inputs)).numpy()
-
-    figure, (left, right) = plt.subplots(1, 2, figsize=(8, 3), layout="constrained")
-    left.bar(steps, inputs.numpy(), color="0.75", label="input $x_t$")
-    left.plot(steps, torch.cumsum(inputs, 0).numpy(), "k--", lw=1, label="exact running sum")
-    left.plot(steps, states.numpy(), "o-", color="C0", label="hidden state $h_t$")
-    left.set(xlabel="step t", ylabel="value", title=f"State step by step, w = {recurrent_weight:g}")
-    left.set_ylim(0, 1.5 * float(inputs.sum()))
-    left.legend(fontsize=8, loc="upper left")
-    right.bar(steps, influence.numpy(), color="C1")
-    life = half_life(recurrent_weight)
-    memory = "never fades" if math.isinf(life) else f"half-life {life:.1f} steps"
-    right.set(
-        xlabel="step t of the input",
-        ylabel=r"$|\partial h_{last} / \partial x_t|$",
-        ylim=(0, 1.1),
-        title=f"Memory at the last step ({memory})",
-    )
-    for axes in (left, right):
-        axes.set_xticks(steps)
-    return figure

@@ -1,17 +1,34 @@
-"""Dying ReLU, measured: a one-hidden-layer MLP whose hidden units are tracked while it trains."""
+"""Notebook 02, activation functions: their curves, softmax at a temperature, and dying ReLU measured.
+
+The dying-ReLU experiment trains a one-hidden-layer MLP and tracks its hidden units
+while it trains; the `plot_*` functions draw the kernels of
+`helpers.kernels.activations` and `helpers.kernels.softmax`.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import matplotlib.pyplot as plt
 import torch
 from matplotlib.figure import Figure
-from torch import Tensor, nn
+from torch import Tensor
 
-from helpers.kernels.activations import get_activation, inactive_unit_fraction, torch_activation
+from helpers.core.data import IMAGE_PIXELS
+from helpers.core.models import mlp
 from helpers.core.seeding import seed_everything
-from helpers.core.training import evaluate, train_epoch
+from helpers.core.training import History, evaluate, fit
+from helpers.kernels.activations import (
+    activate,
+    autograd_derivative,
+    canonical_parameters,
+    derivative,
+    get_activation,
+    inactive_unit_fraction,
+    resolve_alpha,
+)
+from helpers.kernels.softmax import softmax
+
+HIDDEN_UNITS = 64
 
 
 @dataclass
@@ -22,11 +39,6 @@ class HiddenUnitTrace:
     inactive: list[float] = field(default_factory=list)
     accuracy: list[float] = field(default_factory=list)
     prelu_alpha: list[float] = field(default_factory=list)
-
-
-def one_hidden_layer_mlp(activation: str, alpha: float | None = None, *, hidden: int = 64) -> nn.Sequential:
-    """784 -> `hidden` -> 10, with PyTorch's module for `activation` in between."""
-    return nn.Sequential(nn.Linear(28 * 28, hidden), torch_activation(activation, alpha), nn.Linear(hidden, 10))
 
 
 def track_hidden_units(
@@ -40,35 +52,36 @@ def track_hidden_units(
     epochs: int = 5,
     seed: int = 0,
 ) -> HiddenUnitTrace:
-    """Train `one_hidden_layer_mlp` with plain SGD and trace its hidden layer.
+    """Train a 784-64-10 MLP with plain SGD and trace its hidden layer before training and after every epoch.
 
     `bias_shift` is subtracted from every hidden bias before training, pushing
     units into their negative region; `lr` too large does the same through a
     few violent updates. Inputs are flattened images, shape (N, 784).
     """
     seed_everything(seed)
-    model = one_hidden_layer_mlp(activation, alpha)
+    model = mlp([IMAGE_PIXELS, HIDDEN_UNITS, 10], activation, alpha=alpha, flatten=False)
+    hidden_layer, activation_module = model[0], model[1]
     with torch.no_grad():
-        model[0].bias -= bias_shift
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
-    generator = torch.Generator().manual_seed(seed)
+        hidden_layer.bias -= bias_shift
     spec = get_activation(activation)
-    label = spec.title + (f" (alpha = {alpha:g})" if alpha is not None else "")
-    trace = HiddenUnitTrace(label)
-    for epoch in range(epochs + 1):
-        if epoch:
-            train_epoch(model, *train, optimizer, generator=generator)
+    trace = HiddenUnitTrace(spec.title + (f" (alpha = {alpha:g})" if alpha is not None else ""))
+
+    def record(_epoch: int = 0, _history: History | None = None) -> None:
         with torch.no_grad():
-            trace.inactive.append(inactive_unit_fraction(model[0](test[0])))
-        trace.accuracy.append(evaluate(model, *test)[1])
+            trace.inactive.append(inactive_unit_fraction(hidden_layer(test[0])))
+        trace.accuracy.append(evaluate(model, *test).accuracy)
         if activation == "prelu":
-            trace.prelu_alpha.append(model[1].weight.item())
+            trace.prelu_alpha.append(activation_module.weight.item())
+
+    record()
+    fit(model, train, epochs=epochs, optimizer=torch.optim.SGD(model.parameters(), lr=lr), seed=seed, on_epoch=record)
     return trace
 
 
 def plot_traces(traces: list[HiddenUnitTrace], title: str) -> Figure:
     """Fraction of hidden units stuck in their negative region, and test accuracy, epoch by epoch."""
-    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.4), layout="constrained")
+    figure = Figure(figsize=(10, 3.4), layout='constrained')
+    (left, right) = figure.subplots(1, 2)
     for trace, marker, size in zip(traces, "osD^v<>p", range(9, 0, -1)):
         epochs = range(len(trace.inactive))  # distinct markers, shrinking, keep overlapping runs visible
         left.plot(epochs, trace.inactive, marker=marker, ms=size, label=trace.label)
@@ -81,4 +94,51 @@ def plot_traces(traces: list[HiddenUnitTrace], title: str) -> Figure:
     for axis in (left, right):
         axis.grid(alpha=0.3)
     figure.suptitle(title)
+    return figure
+
+
+def plot_activation(name: str, alpha: float | None = None, *, span: float = 5.0) -> Figure:
+    """The activation and its derivative side by side; autograd's derivative dotted over the analytic one."""
+    spec = get_activation(name)
+    name, alpha = canonical_parameters(name, alpha)
+    alpha = None if alpha is None else resolve_alpha(spec, alpha)
+    x = torch.linspace(-span, span, 401)
+    figure = Figure(figsize=(9, 3.2), layout='constrained')
+    (left, right) = figure.subplots(1, 2)
+    label = spec.title + (f" (alpha = {alpha:g})" if alpha is not None else "")
+    left.plot(x, activate(name, x, alpha), color="C0", lw=2)
+    left.set(title=label, xlabel="x", ylabel="f(x)", ylim=(-1.6, span))
+    right.plot(x, derivative(name, x, alpha), color="C1", lw=2, label="analytic")
+    sample = x[::20]
+    right.plot(sample, autograd_derivative(name, sample, alpha), "k.", ms=5, label="autograd")
+    right.set(title=f"Derivative of {spec.title}", xlabel="x", ylabel="f'(x)", ylim=(-0.2, 1.3))
+    right.legend(loc="upper left")
+    for axis in (left, right):
+        axis.axhline(0, color="grey", lw=0.6)
+        axis.axvline(0, color="grey", lw=0.6)
+        axis.grid(alpha=0.3)
+    return figure
+
+
+def plot_softmax(logits: Tensor, temperature: float = 1.0, *, class_names: list[str] | None = None) -> Figure:
+    """Logits and their softmax probabilities side by side, with the sum and the argmax in the title."""
+    probabilities = softmax(logits, temperature=temperature)
+    values, probabilities = logits.tolist(), probabilities.tolist()
+    names = class_names or [f"class {i}" for i in range(len(logits))]
+    top = max(range(len(values)), key=values.__getitem__)
+    colours = ["C3" if i == top else "C0" for i in range(len(values))]
+    figure = Figure(figsize=(9, 3.2), layout='constrained')
+    (left, right) = figure.subplots(1, 2)
+    left.bar(names, values, color=colours)
+    left.axhline(0, color="grey", lw=0.6)
+    left.set(title="Logits z", ylim=(-5, 5))
+    right.bar(names, probabilities, color=colours)
+    right.set(
+        title=f"softmax(z / T) at T = {temperature:g}\nsum = {sum(probabilities):.3f}, "
+        f"argmax = {names[max(range(len(names)), key=probabilities.__getitem__)]}",
+        ylim=(0, 1),
+    )
+    for axis in (left, right):
+        axis.tick_params(axis="x", labelrotation=30)
+        axis.grid(axis="y", alpha=0.3)
     return figure

@@ -1,29 +1,33 @@
-"""The lecture's worked example: MNIST through a `DataLoader` into a 784-100-10 MLP.
+"""Notebook 07, classifying digits: the lecture's worked example, made fast, and the trained model inspected.
 
 Everything here follows the lecture's recipe: `ToTensor()` and flattening applied
-to one image at a time, mini-batches of 100 from a shuffling `DataLoader`, a
-hidden layer of 100 units with batch normalisation, cross-entropy and Adam. The
-loops mirror `helpers.core.training.train_epoch` and `evaluate`, which do the same
-on tensors held in memory; `fit_in_loader_order` runs that faster loop in the
-DataLoader's shuffling order, so only the way a mini-batch is assembled differs.
+to one image at a time, mini-batches of 100 from a shuffling `DataLoader`, the
+network `mlp(LECTURE_LAYERS, batch_norm=True, flatten=False)` (784-100-10 with batch
+normalisation), cross-entropy and Adam. `fit_with_loader` runs the shared loop of
+`helpers.core.training` over the DataLoader; `fit_in_loader_order` runs it over
+tensors held in memory in the DataLoader's shuffling order, so only the way a
+mini-batch is assembled differs.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 
 import torch
+from matplotlib.figure import Figure
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms import Compose, Lambda, ToTensor
 
-from helpers.core.data import mnist, mnist_tensors
-from helpers.core.training import History, LossFunction, run_epochs, train_epoch
+from helpers.core.checks import check_pairs
+from helpers.core.data import IMAGE_PIXELS, IMAGE_SHAPE, mnist, mnist_tensors
+from helpers.core.training import Evaluation, History, evaluate_batches, fit, run_epochs, train_batches
 
 LECTURE_SEED = 1234
 LECTURE_BATCH_SIZE = 100
 LECTURE_EPOCHS = 20
-IMAGE_SIZE = 28 * 28
+LECTURE_LAYERS = (IMAGE_PIXELS, 100, 10)
 
 # The per-epoch training loss and accuracy, and the test result, published in the lecture notes.
 LECTURE_HISTORY = History(
@@ -57,19 +61,6 @@ def lecture_loaders(batch_size: int = LECTURE_BATCH_SIZE) -> tuple[DataLoader, D
     return DataLoader(train, batch_size=batch_size, shuffle=True), DataLoader(test, batch_size=batch_size)
 
 
-def lecture_mlp(hidden_units: int = 100, classes: int = 10) -> nn.Sequential:
-    """The lecture's network: Linear(784, hidden) -> BatchNorm1d -> ReLU -> Linear(hidden, classes)."""
-    for name, value in (("hidden_units", hidden_units), ("classes", classes)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return nn.Sequential(
-        nn.Linear(IMAGE_SIZE, hidden_units),
-        nn.BatchNorm1d(hidden_units),
-        nn.ReLU(),
-        nn.Linear(hidden_units, classes),
-    )
-
-
 def _check_loader(loader: DataLoader) -> None:
     if not isinstance(loader, DataLoader):
         raise TypeError(f"expected a torch DataLoader, got {type(loader).__name__}; "
@@ -78,53 +69,13 @@ def _check_loader(loader: DataLoader) -> None:
         raise ValueError("the DataLoader's dataset is empty")
 
 
-def train_epoch_with_loader(
-    model: nn.Module,
-    loader: DataLoader,
-    optimizer: torch.optim.Optimizer,
-    *,
-    device: torch.device | str = "cpu",
-    loss_fn: LossFunction = nn.functional.cross_entropy,
-    batches: Batches | None = None,
-    epoch: int = 1,
-) -> tuple[float, float]:
-    """One pass over `loader`, moving each mini-batch to `device`; returns mean loss and accuracy.
-
-    `batches(loader, epoch)` may wrap the loader, for example in a progress bar.
-    """
-    _check_loader(loader)
-    model.train()
-    total_loss, correct = 0.0, 0
-    for inputs, labels in batches(loader, epoch) if batches else loader:
-        inputs, labels = inputs.to(device), labels.to(device)
-        outputs = model(inputs)
-        loss = loss_fn(outputs, labels)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        total_loss += loss.item() * len(labels)
-        correct += (outputs.argmax(dim=1) == labels).sum().item()
-    return total_loss / len(loader.dataset), correct / len(loader.dataset)
-
-
 @torch.no_grad()
 def evaluate_with_loader(
-    model: nn.Module,
-    loader: DataLoader,
-    *,
-    device: torch.device | str = "cpu",
-    loss_fn: LossFunction = nn.functional.cross_entropy,
-) -> tuple[float, float]:
+    model: nn.Module, loader: DataLoader, *, device: torch.device | str = "cpu"
+) -> Evaluation:
     """Mean loss and accuracy of `model` (put in eval mode) over every batch of `loader`."""
     _check_loader(loader)
-    model.eval()
-    total_loss, correct = 0.0, 0
-    for inputs, labels in loader:
-        inputs, labels = inputs.to(device), labels.to(device)
-        outputs = model(inputs)
-        total_loss += loss_fn(outputs, labels).item() * len(labels)
-        correct += (outputs.argmax(dim=1) == labels).sum().item()
-    return total_loss / len(loader.dataset), correct / len(loader.dataset)
+    return evaluate_batches(model, loader, device=device)
 
 
 def fit_with_loader(
@@ -142,10 +93,9 @@ def fit_with_loader(
     `batches` and `on_epoch` take a `helpers.core.progress.TrainingProgress`'s
     `batches` method and the progress object itself.
     """
+    _check_loader(loader)
     return run_epochs(
-        lambda epoch: train_epoch_with_loader(
-            model, loader, optimizer, device=device, batches=batches, epoch=epoch
-        ),
+        lambda epoch: train_batches(model, batches(loader, epoch) if batches else loader, optimizer, device=device),
         epochs,
         on_epoch=on_epoch,
     )
@@ -173,16 +123,18 @@ def fit_in_loader_order(
     batch_size: int = LECTURE_BATCH_SIZE,
     on_epoch: Callable[[int, History], None] | None = None,
 ) -> History:
-    """`helpers.core.training.train_epoch` on tensors held in memory, in the lecture DataLoader's batch order.
+    """`helpers.core.training.fit` on tensors held in memory, in the lecture DataLoader's batch order.
 
     Seeded as the lecture seeds, this gives the numbers `fit_with_loader` gives,
     without reading and transforming one image at a time.
     """
-    return run_epochs(
-        lambda epoch: train_epoch(
-            model, *train, optimizer, batch_size=batch_size, generator=loader_shuffle_generator()
-        ),
-        epochs,
+    return fit(
+        model,
+        train,
+        epochs=epochs,
+        optimizer=optimizer,
+        batch_size=batch_size,
+        shuffle=loader_shuffle_generator,
         on_epoch=on_epoch,
     )
 
@@ -200,8 +152,7 @@ def train_val_split(
     images: torch.Tensor, labels: torch.Tensor, *, val_size: int, seed: int = LECTURE_SEED
 ) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
     """Split a training set at random into (train, validation) pairs, `val_size` samples for validation."""
-    if len(images) != len(labels):
-        raise ValueError(f"{len(images)} images but {len(labels)} labels: they must pair up one to one")
+    check_pairs(images, labels)
     if not 0 < val_size < len(labels):
         raise ValueError(
             f"val_size must lie between 1 and {len(labels) - 1} so that both parts are non-empty, got {val_size}"
@@ -226,3 +177,85 @@ def lecture_comparison(history: History, reference: History = LECTURE_HISTORY) -
             f"| {reference.train_accuracy[i]:.4f} | {history.train_accuracy[i]:.4f} |"
         )
     return "\n".join(rows)
+
+
+@torch.no_grad()
+def class_probabilities(model: nn.Module, images: torch.Tensor, *, batch_size: int = 2000) -> torch.Tensor:
+    """Softmax of `model`'s outputs (in eval mode) for every image, shape (N, classes)."""
+    if len(images) == 0:
+        raise ValueError("no images to classify: the input is empty")
+    model.eval()
+    return torch.cat([model(batch).softmax(dim=1) for batch in images.split(batch_size)])
+
+
+def confusion_matrix(labels: torch.Tensor, predictions: torch.Tensor, classes: int = 10) -> torch.Tensor:
+    """Counts of (true class, predicted class) pairs: entry [i, j] is how often digit i was called j."""
+    if labels.shape != predictions.shape or labels.dim() != 1:
+        raise ValueError(
+            f"labels and predictions must be 1-D and of the same length, got shapes "
+            f"{tuple(labels.shape)} and {tuple(predictions.shape)}"
+        )
+    for name, values in (("labels", labels), ("predictions", predictions)):
+        if len(values) and not (0 <= int(values.min()) and int(values.max()) < classes):
+            raise ValueError(f"{name} must be class numbers from 0 to {classes - 1}, "
+                             f"found {int(values.min())} to {int(values.max())}")
+    pairs = labels.long().cpu() * classes + predictions.long().cpu()
+    return torch.bincount(pairs, minlength=classes * classes).reshape(classes, classes)
+
+
+def plot_confusion_matrix(matrix: torch.Tensor, *, title: str = "Confusion matrix") -> Figure:
+    """The confusion matrix with every count written in; colour shows the mistakes only (off the diagonal)."""
+    if matrix.dim() != 2 or matrix.shape[0] != matrix.shape[1]:
+        raise ValueError(f"a confusion matrix must be square, got shape {tuple(matrix.shape)}")
+    classes = matrix.shape[0]
+    matrix = matrix.cpu()
+    mistakes = matrix.clone().fill_diagonal_(0).numpy()
+    figure = Figure(figsize=(6, 5.2), layout="constrained")
+    axes = figure.subplots()
+    image = axes.imshow(mistakes, cmap="Reds", vmin=0)
+    for i in range(classes):
+        for j in range(classes):
+            dark = mistakes[i, j] > 0.6 * mistakes.max()
+            axes.text(j, i, int(matrix[i, j]), ha="center", va="center", fontsize=8,
+                      fontweight="bold" if i == j else "normal", color="white" if dark else "black")
+    axes.set(xticks=range(classes), yticks=range(classes), xlabel="predicted digit", ylabel="true digit",
+             title=title)
+    figure.colorbar(image, ax=axes, label="mistakes (off-diagonal count)")
+    return figure
+
+
+def most_confident_mistakes(probabilities: torch.Tensor, labels: torch.Tensor, count: int) -> torch.Tensor:
+    """Indices of the `count` wrongly classified samples whose predicted class had the highest probability."""
+    if probabilities.dim() != 2 or len(probabilities) != len(labels):
+        raise ValueError(f"probabilities must be (N, classes) with one row per label, got shape "
+                         f"{tuple(probabilities.shape)} for {len(labels)} labels")
+    if count < 1:
+        raise ValueError(f"count must be at least 1, got {count}")
+    confidence, predictions = probabilities.max(dim=1)
+    wrong = torch.nonzero(predictions != labels).flatten()
+    order = confidence[wrong].argsort(descending=True, stable=True)
+    return wrong[order[:count]]
+
+
+def plot_first_layer_weights(weight: torch.Tensor, units: int = 24, *, columns: int = 8) -> Figure:
+    """The incoming weights of the first `units` hidden units, each drawn as a 28 x 28 image.
+
+    Red pixels push a unit's input up, blue ones down; each image has its own
+    colour scale, symmetric about zero.
+    """
+    if weight.dim() != 2 or weight.shape[1] != IMAGE_PIXELS:
+        raise ValueError(f"expected the first Linear layer's weight, of shape (hidden units, {IMAGE_PIXELS}), "
+                         f"got {tuple(weight.shape)}")
+    if not 1 <= units <= weight.shape[0]:
+        raise ValueError(f"units must lie between 1 and {weight.shape[0]} (the hidden units there are), got {units}")
+    weights = weight[:units].detach().cpu().reshape(-1, *IMAGE_SHAPE).numpy()
+    rows = math.ceil(units / columns)
+    figure = Figure(figsize=(1.2 * columns, 1.4 * rows + 0.5), layout="constrained")
+    for unit, (axes, image) in enumerate(zip(figure.subplots(rows, columns, squeeze=False).flat, weights)):
+        limit = float(abs(image).max())
+        axes.imshow(image, cmap="RdBu_r", vmin=-limit, vmax=limit)
+        axes.set_title(f"unit {unit}", fontsize=8)
+    for axes in figure.axes:
+        axes.axis("off")
+    figure.suptitle(f"First-layer weights of {units} hidden units (red: positive, blue: negative)")
+    return figure

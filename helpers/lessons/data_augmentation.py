@@ -1,4 +1,4 @@
-"""Data augmentation: random, label-preserving changes to the training images, fresh every epoch.
+"""Notebook 05, data augmentation: random, label-preserving changes to the training images, fresh every epoch.
 
 The random transforms themselves come from `torchvision.transforms.v2`. Called on
 a batch tensor, a v2 transform draws *one* set of random parameters for the whole

@@ -1,30 +1,32 @@
-"""Vanishing gradients, measured: stacked activations going forward, shrinking slopes going backward,
+"""Notebook 03, vanishing gradients: stacked activations going forward, shrinking slopes going backward,
 and deep MLPs trained side by side while `helpers.core.diagnostics` watches every layer."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from torch import Tensor, nn
 
-from helpers.kernels.activations import activate, get_activation
-from helpers.core.models import deep_mlp
-from helpers.core.diagnostics import FIELDS, LayerMonitor, LayerStats, activation_outputs, diagnose
+from helpers.core.checks import check_positive_int
+from helpers.core.data import IMAGE_PIXELS
+from helpers.core.diagnostics import FIELDS, LayerStats, activation_outputs, diagnose
+from helpers.core.models import mlp
 from helpers.core.seeding import seed_everything
-from helpers.core.training import History, fit
+from helpers.core.training import Run
+from helpers.kernels.activations import activate, get_activation
 
 SIGMOID_PEAK_SLOPE = 0.25
 
 
-def _check_depth(depth: int) -> None:
-    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
-        raise ValueError(f"depth must be a positive whole number of layers, got {depth!r}")
+def deep_sizes(depth: int, width: int) -> list[int]:
+    """The layer sizes of a deep, narrow MNIST classifier for `mlp`: 784, then `depth` times `width`, then 10."""
+    check_positive_int("depth", depth, " (a number of hidden layers)")
+    return [IMAGE_PIXELS, *[width] * depth, 10]
 
 
 def stack_activation(name: str, x: Tensor, depth: int) -> Tensor:
@@ -33,7 +35,7 @@ def stack_activation(name: str, x: Tensor, depth: int) -> Tensor:
     Row 0 is `x` itself, so the result has shape (depth + 1, *x.shape). Each "layer"
     is the bare activation (weight 1, no bias), the chain the lecture describes.
     """
-    _check_depth(depth)
+    check_positive_int("depth", depth, " (a number of layers)")
     outputs = [x]
     for _ in range(depth):
         outputs.append(activate(name, outputs[-1]))
@@ -61,9 +63,10 @@ def plot_forward_collapse(depth: int = 5, span: float = 10.0) -> Figure:
     """Left: the output of 1..depth stacked sigmoids against the input. Right: the cobweb that explains it."""
     x = torch.linspace(-span, span, 401)
     stack, point = stack_activation("sigmoid", x, depth), sigmoid_fixed_point()
-    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6), layout="constrained")
+    figure = Figure(figsize=(10, 3.6), layout='constrained')
+    (left, right) = figure.subplots(1, 2)
     for k in range(1, depth + 1):
-        left.plot(x, stack[k], color=plt.cm.viridis((k - 1) / max(depth - 1, 1)), label=f"{k} layer{'s' * (k > 1)}")
+        left.plot(x, stack[k], color=colormaps["viridis"]((k - 1) / max(depth - 1, 1)), label=f"{k} layer{'s' * (k > 1)}")
     left.axhline(point, color="k", ls=":", lw=1, label=f"fixed point {point:.3f}")
     left.set(xlabel="input x", ylabel="output", ylim=(-0.02, 1.02), title="Stacked sigmoids flatten every input")
     left.legend(fontsize="small", loc="lower right")
@@ -88,7 +91,8 @@ def plot_depth_distribution(activation: str, depth: int, span: float = 10.0) -> 
     """Histogram of what `depth` stacked copies of `activation` make of inputs spread evenly over [-span, span]."""
     x = (torch.arange(4000) + 0.5) / 4000 * 2 * span - span  # the centres of 4000 equal slices of [-span, span]
     output = stack_activation(activation, x, depth)[-1]
-    figure, axis = plt.subplots(figsize=(8, 3))
+    figure = Figure(figsize=(8, 3))
+    axis = figure.subplots()
     figure.subplots_adjust(left=0.09, right=0.98, bottom=0.16, top=0.9)  # fixed margins: quicker than a layout engine
     for values, bins, color, label in ((x, 100, "lightgrey", "inputs"), (output, 400, "C0", f"after {depth} layers")):
         axis.hist(values, bins=bins, range=(-span, span), density=True, histtype="stepfilled", color=color, label=label)
@@ -102,11 +106,12 @@ def plot_depth_distribution(activation: str, depth: int, span: float = 10.0) -> 
 
 def plot_gradient_bound(max_depth: int = 12) -> Figure:
     """The bound 0.25^n on the slope of n stacked sigmoids next to the largest slope autograd measures."""
-    _check_depth(max_depth)
+    check_positive_int("max_depth", max_depth, " (a number of layers)")
     depths = np.arange(1, max_depth + 1)
     x = torch.linspace(-10, 10, 4001)
     measured = [chain_slope(int(n), x).max().item() for n in depths]
-    figure, axis = plt.subplots(figsize=(6.5, 3.6), layout="constrained")
+    figure = Figure(figsize=(6.5, 3.6), layout='constrained')
+    axis = figure.subplots()
     axis.semilogy(depths, SIGMOID_PEAK_SLOPE**depths, "k--", label="bound $0.25^n$")
     axis.semilogy(depths, measured, "o-", color="C3", label="measured: largest slope over $x \\in [-10, 10]$")
     axis.set(xlabel="number of stacked sigmoids n", ylabel="slope reaching layer 1",
@@ -125,18 +130,18 @@ def reports_at_init(
     width: int = 64,
     seed: int = 0,
 ) -> dict[str, list[LayerStats]]:
-    """`diagnose` a freshly built `deep_mlp` for each activation; the same seed gives every net the same weights."""
+    """`diagnose` a freshly built deep `mlp` for each activation; the same seed gives every net the same weights."""
     reports = {}
     for activation in activations:
         seed_everything(seed)
-        reports[activation] = diagnose(deep_mlp(depth, width, activation, init), *batch)
+        reports[activation] = diagnose(mlp(deep_sizes(depth, width), activation, init=init), *batch)
     return reports
 
 
 def plot_per_layer(
     reports: Mapping[str, Sequence[LayerStats]], field: str, ax: Axes, *, ylabel: str, title: str = ""
-) -> Axes:
-    """`field` of every layer, one line per report (e.g. per activation), on a log scale."""
+) -> Figure:
+    """`field` of every layer, one line per report (e.g. per activation), on a log scale, drawn on `ax`."""
     if field not in FIELDS[2:]:
         raise ValueError(f"unknown field {field!r}; choose one of {', '.join(FIELDS[2:])}")
     for label, report in reports.items():
@@ -146,30 +151,31 @@ def plot_per_layer(
     if len(reports) > 1:
         ax.legend(fontsize="small")
     ax.grid(alpha=0.3)
-    return ax
+    return ax.figure
 
 
-def plot_activation_histograms(outputs: Mapping[str, Tensor], ax: Axes, *, title: str = "", lines: int = 4) -> Axes:
-    """Histograms of up to `lines` hidden layers' outputs, evenly spaced from the first to the last."""
+def plot_activation_histograms(outputs: Mapping[str, Tensor], ax: Axes, *, title: str = "", lines: int = 4) -> Figure:
+    """Histograms of up to `lines` hidden layers' outputs, evenly spaced from the first to the last, drawn on `ax`."""
     values = list(outputs.values())
     low, high = min(v.min().item() for v in values), max(v.max().item() for v in values)
     for k in np.unique(np.linspace(0, len(values) - 1, lines).round().astype(int)):
         counts, edges = np.histogram(values[k].flatten().numpy(), bins=50, range=(low, high), density=True)
-        ax.stairs(counts, edges, color=plt.cm.viridis(k / max(len(values) - 1, 1)), label=f"layer {k + 1}")
+        ax.stairs(counts, edges, color=colormaps["viridis"](k / max(len(values) - 1, 1)), label=f"layer {k + 1}")
     ax.set(xlabel="activation value", ylabel="density (log)", yscale="log", title=title)
     ax.legend(fontsize="small")
     ax.grid(alpha=0.3)
-    return ax
+    return ax.figure
 
 
 def plot_deep_mlp_at_init(
     batch: tuple[Tensor, Tensor], *, depth: int, activation: str, init: str, width: int = 64, seed: int = 0
 ) -> Figure:
-    """A fresh `deep_mlp` on one batch: per-layer spread and gradient norm, and its activation histograms."""
+    """A fresh deep `mlp` on one batch: per-layer spread and gradient norm, and its activation histograms."""
     seed_everything(seed)
-    model = deep_mlp(depth, width, activation, init)
+    model = mlp(deep_sizes(depth, width), activation, init=init)
     report, outputs = {activation: diagnose(model, *batch)}, activation_outputs(model, batch[0])
-    figure, (spread, gradient, histogram) = plt.subplots(1, 3, figsize=(12, 3.3))
+    figure = Figure(figsize=(12, 3.3))
+    (spread, gradient, histogram) = figure.subplots(1, 3)
     figure.subplots_adjust(left=0.06, right=0.99, bottom=0.15, top=0.83, wspace=0.3)
     plot_per_layer(report, "spread", spread, ylabel="spread across images", title="Forward: does the input matter?")
     plot_per_layer(report, "grad_norm", gradient, ylabel="weight-gradient norm", title="Backward: gradient per layer")
@@ -180,41 +186,10 @@ def plot_deep_mlp_at_init(
     return figure
 
 
-@dataclass
-class Run:
-    """One monitored training run: its label, its per-epoch `History` and its per-step `LayerMonitor`."""
-
-    label: str
-    history: History
-    monitor: LayerMonitor
-
-
-def train_monitored(
-    label: str,
-    model: nn.Module,
-    train: tuple[Tensor, Tensor],
-    val: tuple[Tensor, Tensor],
-    *,
-    lr: float,
-    epochs: int,
-    seed: int = 0,
-) -> Run:
-    """Train `model` with plain SGD (no momentum) while a `LayerMonitor` records every step.
-
-    Plain SGD moves each weight in proportion to its gradient, so a vanished
-    gradient shows as a layer that does not move (Adam would rescale it).
-    """
-    if not lr > 0:
-        raise ValueError(f"lr must be a positive learning rate, got {lr!r}")
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
-    with LayerMonitor(model, optimizer) as monitor:
-        history = fit(model, train, epochs=epochs, val=val, optimizer=optimizer, seed=seed)
-    return Run(label, history, monitor)
-
-
 def plot_training(runs: Sequence[Run]) -> Figure:
     """Training loss and validation accuracy per epoch, and the first layer's gradient norm at every step."""
-    figure, (loss, accuracy, gradient) = plt.subplots(1, 3, figsize=(12, 3.5), layout="constrained")
+    figure = Figure(figsize=(12, 3.5), layout='constrained')
+    (loss, accuracy, gradient) = figure.subplots(1, 3)
     for run in runs:
         epochs = range(1, run.history.epochs + 1)
         loss.plot(epochs, run.history.train_loss, "o-", label=run.label)
@@ -231,15 +206,15 @@ def plot_training(runs: Sequence[Run]) -> Figure:
 
 
 def _plot_layers_over_steps(runs: Sequence[Run], field: str, ylabel: str, *, log: bool) -> Figure:
-    figure, axes = plt.subplots(1, len(runs), figsize=(5 * len(runs), 3.5), layout="constrained", sharey=True,
-                                squeeze=False)
+    figure = Figure(figsize=(5 * len(runs), 3.5), layout='constrained')
+    axes = figure.subplots(1, len(runs), sharey=True, squeeze=False)
     for axis, run in zip(axes[0], runs):
         layers = len(run.monitor.latest)
         for k, row in enumerate(run.monitor.latest):
             series = np.array(run.monitor.series(field, layer=k), dtype=float)  # None -> nan, not drawn
             if not np.isnan(series).all():
                 label = f"layer {k + 1}" if row.activation else "output layer"
-                axis.plot(series, lw=1, color=plt.cm.viridis(k / max(layers - 1, 1)), label=label)
+                axis.plot(series, lw=1, color=colormaps["viridis"](k / max(layers - 1, 1)), label=label)
         axis.set(xlabel="training step", title=run.label, yscale="log" if log else "linear")
         axis.grid(alpha=0.3, which="both")
     axes[0, 0].set_ylabel(ylabel)

@@ -1,0 +1,128 @@
+"""Tests for helpers.lessons.dropout_and_batch_normalization: the overfitting and deep-sigmoid experiments."""
+
+import pytest
+import torch
+from torch import nn
+
+from helpers.core.diagnostics import train_monitored
+from helpers.core.training import History, evaluate, fit
+from helpers.kernels.batch_norm import BatchNorm
+from helpers.lessons.dropout_and_batch_normalization import (
+    accuracy_in_batches,
+    generalization_gaps,
+    overfitting_run,
+    plot_dropout_mask,
+    plot_layer_statistics,
+    plot_normalization_steps,
+    plot_overfitting,
+    train_deep_sigmoid,
+)
+
+
+def _history(train_accuracy, val_accuracy):
+    return History(train_loss=[1.0] * len(train_accuracy), train_accuracy=train_accuracy,
+                   val_loss=[1.5] * len(val_accuracy), val_accuracy=val_accuracy)
+
+
+def _tiny_data(n, seed):
+    generator = torch.Generator().manual_seed(seed)
+    return torch.rand(n, 1, 28, 28, generator=generator), torch.randint(0, 10, (n,), generator=generator)
+
+
+def test_overfitting_run_repeats_and_measures_train_in_eval_mode(monkeypatch):
+    train, test = _tiny_data(40, 0), _tiny_data(20, 1)
+    first = overfitting_run(0.5, train, test, seed=2, epochs=3, hidden=16)
+    again = overfitting_run(0.5, train, test, seed=2, epochs=3, hidden=16)
+    assert first == again and first.epochs == len(first.val_accuracy) == 3
+    # the last epoch's training numbers are those of the final model, every unit present
+    trained = []
+
+    def spy_fit(model, *args, **kwargs):
+        trained.append(model)
+        return fit(model, *args, **kwargs)
+
+    monkeypatch.setattr("helpers.lessons.dropout_and_batch_normalization.fit", spy_fit)
+    overfitting_run(0.5, train, test, seed=2, epochs=3, hidden=16)
+    remeasured = evaluate(trained[0], *train)
+    assert (first.train_loss[-1], first.train_accuracy[-1]) == (remeasured.loss, remeasured.accuracy)
+
+
+def test_generalization_gaps_are_final_train_minus_test():
+    runs = {
+        0.0: [_history([0.5, 1.0], [0.4, 0.6]), _history([0.5, 0.9], [0.4, 0.7])],
+        0.5: [_history([0.5, 0.8], [0.5, 0.7])],
+    }
+    gaps = generalization_gaps(runs)
+    assert list(gaps) == ["p = 0", "p = 0.5"]
+    assert gaps["p = 0"].tolist() == pytest.approx([0.4, 0.2]) and gaps["p = 0.5"].tolist() == pytest.approx([0.1])
+
+
+def test_plots_are_labelled():
+    figure = plot_dropout_mask(0.5, seed=0)
+    assert any("of 128 dropped" in ax.get_title() for ax in figure.axes)
+    assert "p = 0.5" in figure.get_suptitle()
+    runs = {0.0: [_history([0.5, 1.0], [0.4, 0.6])] * 2, 0.5: [_history([0.5, 0.9], [0.5, 0.7])] * 2}
+    figure = plot_overfitting(runs)
+    accuracy, loss, gaps = figure.axes[:3]
+    assert accuracy.get_xlabel() == "epoch" and len(accuracy.get_legend().get_texts()) == 4
+    assert loss.get_yscale() == "log"
+    styles = [(line.get_color(), line.get_linestyle()) for line in accuracy.get_lines()]
+    assert styles == [("C0", "--"), ("C0", "-"), ("C1", "--"), ("C1", "-")]
+    assert "gap" in gaps.get_title()
+    
+
+def test_normalization_steps_figure_reports_saturation():
+    figure = plot_normalization_steps(1.0, 0.0)
+    labels = [text.get_text() for text in figure.axes[0].get_legend().get_texts()]
+    assert labels[1].endswith(": 0% saturated") and not labels[0].endswith(": 0% saturated")
+    assert labels[1].split(": ")[1] == labels[2].split(": ")[1]  # gamma = 1, beta = 0 changes nothing
+    figure = plot_normalization_steps(4.0, 3.0)
+    labels = [text.get_text() for text in figure.axes[0].get_legend().get_texts()]
+    assert labels[1].endswith(": 0% saturated") and not labels[2].endswith(": 0% saturated")
+    
+
+def test_train_deep_sigmoid_repeats_and_places_batch_norm_before_each_sigmoid():
+    train, test = _tiny_data(60, 0), _tiny_data(30, 1)
+    run = train_deep_sigmoid(True, train, test, seed=3, depth=3, width=8, epochs=2)
+    kinds = [type(m) for m in run.model]
+    assert kinds.count(nn.BatchNorm1d) == 3
+    assert all(kinds[i + 1] is nn.Sigmoid for i, kind in enumerate(kinds) if kind is nn.BatchNorm1d)
+    assert run.label == "with batch normalization" and len(run.monitor.steps) == 2
+    again = train_deep_sigmoid(True, train, test, seed=3, depth=3, width=8, epochs=2)
+    assert again.history == run.history
+    plain = train_deep_sigmoid(False, train, test, seed=3, depth=3, width=8, epochs=1)
+    assert nn.BatchNorm1d not in [type(m) for m in plain.model]
+
+
+def test_layer_statistics_one_line_per_hidden_layer():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(4, 5), BatchNorm(5), nn.Sigmoid(),
+                          nn.Linear(5, 5), nn.Sigmoid(), nn.Linear(5, 2))
+    data = (torch.randn(20, 4), torch.randint(0, 2, (20,)))
+    run = train_monitored("with BatchNorm", model, data, data, lr=0.1, epochs=2)
+    figure = plot_layer_statistics([run, run])
+    top_left = figure.axes[0]
+    assert len(top_left.get_lines()) == 2 and len(top_left.get_lines()[0].get_xdata()) == 2  # 2 layers, 2 steps
+    assert top_left.get_title() == "with BatchNorm" and top_left.get_ylabel() == "mean of activations"
+    assert top_left.get_lines()[1].get_ydata().tolist() == pytest.approx(run.monitor.series("mean", layer=1))
+    bottom_left = figure.axes[2]
+    assert bottom_left.get_yscale() == "log" and bottom_left.get_ylabel() == "std across the batch"
+    assert bottom_left.get_lines()[0].get_ydata().tolist() == pytest.approx(run.monitor.series("spread", layer=0))
+    
+
+def test_accuracy_in_batches_train_mode_depends_on_batch_and_leaves_model_alone():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 3), BatchNorm(3), nn.Linear(3, 2))
+    images, labels = torch.randn(64, 3) * 5 + 3, torch.randint(0, 2, (64,))
+    model(images)  # give the running statistics something to hold
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    model.eval()
+    expected = (model(images).argmax(1) == labels).float().mean().item()
+    assert accuracy_in_batches(model, images, labels, batch_size=5, train_mode=False) == pytest.approx(expected)
+    accuracy_in_batches(model, images, labels, batch_size=8, train_mode=True)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    assert not model.training
+    with pytest.raises(ValueError, match="at least 2 samples"):
+        accuracy_in_batches(model, images, labels, batch_size=1, train_mode=True)
+    with pytest.raises(ValueError, match="3 labels: they must pair up one to one"):
+        accuracy_in_batches(model, images, labels[:3], batch_size=8, train_mode=False)
