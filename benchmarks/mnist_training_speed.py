@@ -6,7 +6,7 @@
 1. The lecture's recipe: `ToTensor()` and flattening per image, a shuffling
    `DataLoader` with batches of 100, each batch moved to the device.
 2. The whole training set held as one tensor on the device, mini-batches taken
-   by index (`helpers.lessons.classifying_digits.fit_in_loader_order`, built on `helpers.core.training`).
+   by index (`helpers.lessons.classifying_digits.fit_in_loader_order`, built on `helpers.core.training.fit`).
 
 Both start from the same initial weights (seed 1234), see the same mini-batches
 in the same order and train with Adam for the same number of epochs, so they
@@ -22,12 +22,21 @@ import sys
 import torch
 
 from helpers.core.device import DeviceUnavailableError, pick_device
-from helpers.lessons.classifying_digits import (LECTURE_EPOCHS, LECTURE_SEED, evaluate_with_loader, fit_in_loader_order,
-                            fit_with_loader, flat_mnist, lecture_loaders, lecture_mlp)
+from helpers.core.models import mlp
 from helpers.core.progress import TrainingProgress
 from helpers.core.seeding import seed_everything
 from helpers.core.timing import Timing, speed_report, timed
 from helpers.core.training import evaluate
+from helpers.lessons.classifying_digits import (
+    LECTURE_EPOCHS,
+    LECTURE_LAYERS,
+    LECTURE_SEED,
+    evaluate_with_loader,
+    fit_in_loader_order,
+    fit_with_loader,
+    flat_mnist,
+    lecture_loaders,
+)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -49,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     device, epochs = args.device, args.epochs
     print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads, {epochs} epochs per recipe")
     seed_everything(LECTURE_SEED)
-    model = lecture_mlp().to(device)
+    model = mlp(LECTURE_LAYERS, batch_norm=True, flatten=False).to(device)
     train_loader, test_loader = lecture_loaders()
     progress = TrainingProgress(epochs, live_curves=False)
     _, seconds = timed(lambda: fit_with_loader(
@@ -57,15 +66,15 @@ def main(argv: list[str] | None = None) -> int:
         device=device, batches=progress.batches, on_epoch=progress), device)
     samples = len(train_loader.dataset)
     loader = Timing("DataLoader (lecture)", epochs, samples, seconds,
-                    evaluate_with_loader(model, test_loader, device=device)[1])
+                    evaluate_with_loader(model, test_loader, device=device).accuracy)
 
     (train, test), load_seconds = timed(lambda: (flat_mnist(True, device), flat_mnist(False, device)), device)
     seed_everything(LECTURE_SEED)  # the same initial weights and shuffling as the first recipe
-    model = lecture_mlp().to(device)
+    model = mlp(LECTURE_LAYERS, batch_norm=True, flatten=False).to(device)
     progress = TrainingProgress(epochs, live_curves=False)
     _, seconds = timed(lambda: fit_in_loader_order(
         model, train, epochs=epochs, optimizer=torch.optim.Adam(model.parameters()), on_epoch=progress), device)
-    tensor = Timing("tensor on device", epochs, samples, seconds, evaluate(model, *test)[1])
+    tensor = Timing("tensor on device", epochs, samples, seconds, evaluate(model, *test).accuracy)
 
     print(f"\nDevice: {device}; loading both splits as tensors took {load_seconds:.1f} s once.\n")
     print(speed_report([loader, tensor]))

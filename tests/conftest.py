@@ -3,7 +3,6 @@
 import os
 
 import pytest
-
 from browser_support import CHROMIUM, CHROMIUM_ARGS
 
 

@@ -11,6 +11,8 @@ from helpers.core.training import History, evaluate
 from helpers.lessons.classifying_digits import (
     LECTURE_HISTORY,
     LECTURE_LAYERS,
+    class_probabilities,
+    confusion_matrix,
     evaluate_with_loader,
     fit_in_loader_order,
     fit_with_loader,
@@ -18,12 +20,10 @@ from helpers.lessons.classifying_digits import (
     lecture_comparison,
     lecture_datasets,
     lecture_loaders,
-    class_probabilities,
-    confusion_matrix,
+    loader_shuffle_generator,
     most_confident_mistakes,
     plot_confusion_matrix,
     plot_first_layer_weights,
-    loader_shuffle_generator,
     train_val_split,
 )
 

@@ -4,8 +4,8 @@ import pytest
 import torch
 from torchvision.transforms import v2
 
-from helpers.lessons.data_augmentation import augment_each, per_image, random_affine
 from helpers.core.seeding import seed_everything
+from helpers.lessons.data_augmentation import augment_each, per_image, random_affine
 
 
 def digit_like(count: int = 1) -> torch.Tensor:

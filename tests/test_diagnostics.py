@@ -8,12 +8,12 @@ from torch import nn
 
 from helpers.core.diagnostics import (
     LayerMonitor,
-    train_monitored,
     activation_outputs,
     dead_fraction,
     diagnose,
     format_report,
     saturated_fraction,
+    train_monitored,
 )
 from helpers.core.training import fit
 
@@ -189,7 +189,7 @@ def test_bad_input_is_rejected(chain):
     with pytest.raises(TypeError, match="tuple of nn.Module classes"):
         LayerMonitor(chain, activation_types=("relu",))
     with pytest.raises(RuntimeError, match="no step recorded yet"):
-        LayerMonitor(chain).latest
+        _ = LayerMonitor(chain).latest
     with pytest.raises(ValueError, match="one target per input"):
         diagnose(chain, torch.ones(3, 1), torch.zeros(2))
     with pytest.raises(ValueError, match="single number"):

@@ -69,7 +69,7 @@ def test_plots_are_labelled():
     styles = [(line.get_color(), line.get_linestyle()) for line in accuracy.get_lines()]
     assert styles == [("C0", "--"), ("C0", "-"), ("C1", "--"), ("C1", "-")]
     assert "gap" in gaps.get_title()
-    
+
 
 def test_normalization_steps_figure_reports_saturation():
     figure = plot_normalization_steps(1.0, 0.0)
@@ -79,7 +79,7 @@ def test_normalization_steps_figure_reports_saturation():
     figure = plot_normalization_steps(4.0, 3.0)
     labels = [text.get_text() for text in figure.axes[0].get_legend().get_texts()]
     assert labels[1].endswith(": 0% saturated") and not labels[2].endswith(": 0% saturated")
-    
+
 
 def test_train_deep_sigmoid_repeats_and_places_batch_norm_before_each_sigmoid():
     train, test = _tiny_data(60, 0), _tiny_data(30, 1)
@@ -108,7 +108,7 @@ def test_layer_statistics_one_line_per_hidden_layer():
     bottom_left = figure.axes[2]
     assert bottom_left.get_yscale() == "log" and bottom_left.get_ylabel() == "std across the batch"
     assert bottom_left.get_lines()[0].get_ydata().tolist() == pytest.approx(run.monitor.series("spread", layer=0))
-    
+
 
 def test_accuracy_in_batches_train_mode_depends_on_batch_and_leaves_model_alone():
     torch.manual_seed(0)

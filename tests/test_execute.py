@@ -1,16 +1,21 @@
+"""Tests for helpers.execute: notebooks re-executed in place, headless in the kernel only."""
+
+import os
+
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_raw_cell
 
+from helpers.core.explorer import HEADLESS_ENV_VAR
 from helpers.execute import main, notebook_paths
 
 EXPLORER = '''
-import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 from helpers.core.explorer import explore
 
 def draw(height):
-    figure, axis = plt.subplots(figsize=(2, 2))
-    axis.bar([0], [height])
+    figure = Figure(figsize=(2, 2))
+    figure.subplots().bar([0], [height])
     return figure
 
 explore(draw, {"height": [1.0, 2.0]})
@@ -22,7 +27,8 @@ def test_notebook_paths_are_numbered_in_course_order():
     assert names == sorted(names) and all(name[:2].isdigit() for name in names)
 
 
-def test_execute_in_place_stores_static_explorers_and_widget_state(tmp_path, capsys):
+def test_execute_in_place_stores_static_explorers_and_widget_state(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv(HEADLESS_ENV_VAR)  # the test suite runs headless; executing must not depend on it
     path = tmp_path / "demo.ipynb"
     cells = [
         new_raw_cell("---\ntitle: demo\n---"),
@@ -33,6 +39,7 @@ def test_execute_in_place_stores_static_explorers_and_widget_state(tmp_path, cap
     nbformat.write(new_notebook(cells=cells), path)
     assert main([str(path)]) == 0
     assert "done in" in capsys.readouterr().out
+    assert HEADLESS_ENV_VAR not in os.environ  # headless was the kernel's environment, not this process's
 
     notebook = nbformat.read(path, as_version=4)
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]

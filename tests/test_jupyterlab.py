@@ -17,13 +17,15 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_notebook
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
-from playwright.sync_api import Locator, Page, expect
-
 from browser_support import notebooks_with_explorers, stored_explorers
-from helpers.core.paths import REPO_ROOT
 from lab_server import LabServer, running_jupyterlab
+from nbformat.v4 import new_code_cell, new_notebook
+from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from helpers.core.paths import REPO_ROOT
+
+pytestmark = pytest.mark.slow  # drives JupyterLab in a browser
 
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "jupyterlab"
 KERNEL_START_TIMEOUT_S = 120

@@ -8,10 +8,9 @@ from torch import nn
 
 from helpers.core.models import mlp
 from helpers.kernels.convolution import FILTERS
-
 from helpers.lessons.network_families import (
-    count_parameters,
     FamilyResult,
+    count_parameters,
     layer_table,
     plot_attention_vs_recurrence,
     plot_family_comparison,

@@ -5,8 +5,8 @@ import tomllib
 
 import yaml
 
-from helpers.execute import notebook_paths
 from helpers.core.paths import REPO_ROOT
+from helpers.execute import notebook_paths
 
 # conda-forge names that differ from PyPI's
 CONDA_TO_PYPI = {"pytorch": "torch"}

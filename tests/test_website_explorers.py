@@ -10,10 +10,12 @@ import json
 
 import nbformat
 import pytest
+from browser_support import notebooks_with_explorers
 from nbconvert import HTMLExporter
 
-from browser_support import notebooks_with_explorers
 from helpers.core.paths import REPO_ROOT
+
+pytestmark = pytest.mark.slow  # renders the website in a browser
 
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "website"
 
