@@ -63,7 +63,7 @@ def plot_final_accuracies(accuracies: Mapping[str, Tensor], *, title: str = "", 
     """One row per variant: a dot per run and a bar at the mean, accuracies (in [0, 1]) shown in percent."""
     _check_runs(accuracies, dims=1)
     ax = _axes(ax, (6, 0.5 * len(accuracies) + 1.2))
-    for row, (name, values) in enumerate(accuracies.items()):
+    for row, values in enumerate(accuracies.values()):
         values = values.detach().cpu().numpy()
         ax.plot(100 * values, [row] * len(values), "o", color=f"C{row}", alpha=0.7)
         ax.plot([100 * values.mean()] * 2, [row - 0.3, row + 0.3], color=f"C{row}", linewidth=3)

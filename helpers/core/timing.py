@@ -10,7 +10,6 @@ from typing import TypeVar
 import torch
 from matplotlib.figure import Figure
 
-
 T = TypeVar("T")
 
 

@@ -117,7 +117,7 @@ def plot_normalization_steps(gamma: float, beta: float, *, seed: int = 0) -> Fig
     normalized = layer(raw)
     layer.weight.fill_(gamma)
     layer.bias.fill_(beta)
-    steps = {"as they come": raw, "standardized": normalized, rf"$\gamma\,\hat{{x}} + \beta$": layer(raw)}
+    steps = {"as they come": raw, "standardized": normalized, r"$\gamma\,\hat{x} + \beta$": layer(raw)}
     figure = Figure(figsize=(8, 3.2), layout='constrained')
     axis = figure.subplots()
     bins = torch.linspace(-12, 12, 97).numpy()

@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from torch import nn
 
+from helpers.core.data import IMAGE_SHAPE
 from helpers.kernels.convolution import cross_correlate2d
 from helpers.kernels.recurrent import half_life, input_influence, running_sum_rnn, unroll
 
@@ -32,7 +33,7 @@ class FamilyResult:
     accuracy: float
 
 
-def small_cnn(channels: tuple[int, int] = (8, 16), classes: int = 10, image_size: int = 28) -> nn.Sequential:
+def small_cnn(channels: tuple[int, int] = (8, 16), classes: int = 10, image_size: int = IMAGE_SHAPE[0]) -> nn.Sequential:
     """A two-block convolutional network for square one-channel images.
 
     Each block is a 3x3 convolution (no padding), a ReLU and 2x2 max pooling;

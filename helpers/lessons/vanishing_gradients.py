@@ -10,7 +10,7 @@ import torch
 from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from torch import Tensor, nn
+from torch import Tensor
 
 from helpers.core.checks import check_positive_int
 from helpers.core.data import IMAGE_PIXELS
