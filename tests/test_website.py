@@ -55,7 +55,7 @@ OVERFLOWING = """() => {
   const problems = [];
   const main = document.querySelector('main');
   for (const element of main.querySelectorAll('*')) {
-    if (element.closest('details:not([open]) > :not(summary), script, style, math')) continue;
+    if (element.closest('details:not([open]) > :not(summary), script, style, math, pre *')) continue;
     const box = element.getBoundingClientRect();
     if (box.width === 0 || box.height === 0) continue;
     const column = (element.parentElement.closest('[class*="column-"]') || main).getBoundingClientRect();

@@ -11,8 +11,8 @@ function Pandoc(doc)
   local up = relative == "." and "" or string.rep("../", #pandoc.path.split(relative))
   local links = pandoc.Div({
     pandoc.Para({
-      -- raw HTML: a Markdown link to a notebook would be rewritten to its rendered page
-      pandoc.RawInline("html", '<a href="' .. name .. '" download>Download this notebook</a>'),
+      -- data-noresolveinput: Quarto would otherwise point a link to a notebook at its rendered page
+      pandoc.Link("Download this notebook", name, "", { download = name, ["data-noresolveinput"] = "1" }),
       pandoc.Str(" (" .. name .. ") and run it in JupyterLab as the "),
       pandoc.Link("README", up .. "README.md#open-the-course-in-jupyterlab"),
       pandoc.Str(" explains."),
