@@ -17,6 +17,7 @@ where `.ci/run` installs it.
 from __future__ import annotations
 
 import functools
+import importlib.util
 import http.server
 import json
 import os
@@ -278,3 +279,32 @@ def test_search_finds_each_page_by_its_title(visit):
         hit = opened.page.locator(f'.aa-Item a[href*="{Path(page).name}"]').first
         hit.wait_for(timeout=10_000)
     assert opened.errors == []
+
+
+def load_post_render_step():
+    spec = importlib.util.spec_from_file_location("strip_widget_loader", REPO_ROOT / "website" / "strip_widget_loader.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+LOADER_TAGS = (
+    '<script src="https://cdn.jsdelivr.net/npm/jquery@3.5.1/dist/jquery.min.js" integrity="x" '
+    'crossorigin="anonymous"></script>',
+    '<script src="https://cdn.jsdelivr.net/npm/requirejs@2.3.6/require.min.js" integrity="y" '
+    'crossorigin="anonymous"></script>',
+    "<script type=\"application/javascript\">define('jquery', [],function() {return window.jQuery;})</script>",
+)
+
+
+def test_post_render_step_drops_the_widget_loader_only_where_no_widget_needs_it(tmp_path):
+    strip = load_post_render_step().strip
+    page = tmp_path / "page.html"
+    page.write_text(f"<head>{LOADER_TAGS[0]}<meta>\n{LOADER_TAGS[1]}\n{LOADER_TAGS[2]}\n</head><body>x</body>")
+    assert strip(page) and page.read_text() == "<head><meta>\n</head><body>x</body>"
+    with_widget = f"<head>{''.join(LOADER_TAGS)}</head><script type=application/vnd.jupyter.widget-view+json>"
+    page.write_text(with_widget)
+    assert not strip(page) and page.read_text() == with_widget
+    page.write_text(f"<head>{LOADER_TAGS[1]}</head>")  # a changed Quarto: stop rather than half-strip
+    with pytest.raises(SystemExit, match="1 of the 3 tags"):
+        strip(page)
