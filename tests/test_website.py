@@ -32,6 +32,7 @@ import nbformat
 import pytest
 import yaml
 
+from browser_support import stored_explorers
 from helpers.execute import notebook_paths
 from helpers.paths import REPO_ROOT
 
@@ -210,8 +211,9 @@ def missing_onward_links(opened: Visit, site_url: str) -> list[str]:
 
 def wrong_explorer_frames(opened: Visit) -> list[str]:
     """Move every control of every explorer; the picture must show the frame stored for the new values."""
-    problems = []
     explorers = opened.page.locator("div.dlf-explorer").all()
+    stored = len(stored_explorers(REPO_ROOT / "notebooks" / f"{Path(opened.name).stem}.ipynb"))
+    problems = [] if len(explorers) == stored else [f"shows {len(explorers)} explorers; the notebook stores {stored}"]
     for index, explorer in enumerate(explorers):
         explorer.scroll_into_view_if_needed()
         data = json.loads(explorer.locator("script.dlf-explorer-data").text_content())
