@@ -103,3 +103,21 @@ def test_explorers_are_stored_static_and_widgets_have_state(path):
                 assert WIDGET_VIEW not in data, "explorers must be stored as static HTML (DLF_HEADLESS=1)"
             if WIDGET_VIEW in data:
                 assert data[WIDGET_VIEW]["model_id"] in state, "widget output without saved widget state"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_drawn_figures_have_alt_text(path):
+    for cell in read(path).cells:
+        if cell.cell_type == "code" and any("image/png" in out.get("data", {}) for out in cell.outputs):
+            assert len(str(cell_options(cell).get("fig-alt", ""))) > 30, \
+                f"give the figure a fig-alt that says what it shows:\n{cell.source[:200]}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_markdown_reads_the_same_in_jupyterlab_and_on_the_website(path):
+    for cell in read(path).cells:
+        if cell.cell_type == "markdown":
+            assert not re.search(r"^:::", cell.source, re.M), \
+                "JupyterLab shows ::: literally; write a callout as <div class=\"callout-note alert alert-info\">"
+            assert not re.search(r"^\s*\d{3,}[.)] ", cell.source, re.M), \
+                "a line that starts with a number and '.' or ')' becomes a numbered list; rewrap it"

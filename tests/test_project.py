@@ -27,7 +27,9 @@ def pyproject_packages() -> dict[str, str]:
 
 def conda_packages() -> dict[str, str]:
     environment = yaml.safe_load((REPO_ROOT / "environment.yml").read_text())
-    packages = dict(normalise(d) for d in environment["dependencies"] if isinstance(d, str))
+    pip_section = next(d["pip"] for d in environment["dependencies"] if isinstance(d, dict))
+    requirements = [d for d in environment["dependencies"] if isinstance(d, str)] + pip_section[:-1]
+    packages = dict(normalise(d) for d in requirements)
     return {name: spec for name, spec in packages.items() if name not in NOT_PYTHON_PACKAGES}
 
 
@@ -38,7 +40,7 @@ def test_environment_yml_and_pyproject_name_the_same_packages():
 def test_environment_yml_installs_the_project_and_quarto():
     environment = yaml.safe_load((REPO_ROOT / "environment.yml").read_text())
     pip_section = next(d["pip"] for d in environment["dependencies"] if isinstance(d, dict))
-    assert pip_section == ["--editable ."]
+    assert pip_section[-1] == "--editable ."
     assert "quarto" in environment["dependencies"] and "conda-forge" in environment["channels"]
 
 
@@ -94,10 +96,11 @@ def test_quarto_website_lists_every_notebook_in_course_order():
 def test_quarto_renders_stored_outputs_with_the_promised_html_options():
     config = quarto_config()
     assert config["execute"]["enabled"] is False
-    assert set(config["project"]["render"]) == {"index.qmd", "notebooks/*.ipynb"}
+    assert set(config["project"]["render"]) == {"index.qmd", "notebooks/*.ipynb", "README.md"}
+    assert "notebooks/*.ipynb" in config["project"]["resources"], "each page links to its notebook"
     html = config["format"]["html"]
     assert html["toc"] is True and html["number-sections"] is True and html["code-line-numbers"] is True
-    assert html["html-math-method"] == "mathjax"
+    assert html["html-math-method"] == "mathml", "formulas typeset offline, with no script from a CDN"
 
 
 def test_course_map_links_every_notebook():
