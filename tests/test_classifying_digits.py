@@ -82,6 +82,7 @@ def test_loader_shuffle_generator_follows_a_shuffling_dataloader():
     assert torch.equal(torch.get_rng_state(), state_after_loader)
 
 
+@pytest.mark.slow  # trains twice through a DataLoader
 def test_tensor_path_in_loader_order_matches_the_dataloader_path():
     images, labels = toy_data()
     loader = DataLoader(TensorDataset(images, labels), batch_size=50, shuffle=True)  # 230: last batch is short
