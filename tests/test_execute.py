@@ -9,7 +9,7 @@ from nbformat.v4 import new_code_cell, new_notebook, new_raw_cell
 from helpers.core.explorer import HEADLESS_ENV_VAR
 from helpers.execute import main, notebook_paths
 
-EXPLORER = '''
+EXPLORER = """
 from matplotlib.figure import Figure
 from helpers.core.explorer import explore
 
@@ -19,7 +19,7 @@ def draw(height):
     return figure
 
 explore(draw, {"height": [1.0, 2.0]})
-'''
+"""
 
 
 def test_notebook_paths_are_numbered_in_course_order():

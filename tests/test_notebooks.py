@@ -43,8 +43,9 @@ def test_front_matter_has_a_title(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_executed_in_order_without_errors(path):
     code = [cell for cell in read(path).cells if cell.cell_type == "code"]
-    assert [cell.execution_count for cell in code] == list(range(1, len(code) + 1)), \
+    assert [cell.execution_count for cell in code] == list(range(1, len(code) + 1)), (
         "re-execute with `python -m helpers.execute`: cells must run once each, top to bottom"
+    )
     for cell in code:
         for output in cell.outputs:
             assert output.output_type != "error", f"error output in cell:\n{cell.source}"
@@ -70,8 +71,7 @@ def test_figures_are_labelled_and_captioned(path):
 
 def test_figure_labels_are_unique_across_the_collection():
     labels = Counter(
-        cell_options(cell).get("label")
-        for path in NOTEBOOKS for cell in read(path).cells if cell.cell_type == "code"
+        cell_options(cell).get("label") for path in NOTEBOOKS for cell in read(path).cells if cell.cell_type == "code"
     )
     labels.pop(None, None)
     assert [label for label, count in labels.items() if count > 1] == []
@@ -81,8 +81,9 @@ def test_figure_labels_are_unique_across_the_collection():
 def test_headings_read_well_in_jupyterlab(path):
     for cell in read(path).cells:
         if cell.cell_type == "markdown":
-            assert not re.search(r"^#+ .*\{#.*\}\s*$", cell.source, re.M), \
+            assert not re.search(r"^#+ .*\{#.*\}\s*$", cell.source, re.M), (
                 "a Quarto anchor on a heading shows literally in JupyterLab; leave it out"
+            )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

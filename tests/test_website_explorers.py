@@ -56,8 +56,10 @@ def test_explorer_controls_change_the_picture_offline(path, browser):
             explorer.scroll_into_view_if_needed()
             data = json.loads(explorer.locator("script.dlf-explorer-data").text_content())
             image = explorer.locator("img.dlf-explorer-frame")
-            controls = [explorer.locator("[data-dlf-control]").nth(i)
-                        for i in range(explorer.locator("[data-dlf-control]").count())]
+            controls = [
+                explorer.locator("[data-dlf-control]").nth(i)
+                for i in range(explorer.locator("[data-dlf-control]").count())
+            ]
             assert controls and image.is_visible()
             first = image.get_attribute("src")
             for control in controls:
