@@ -61,26 +61,46 @@ def main(argv: list[str] | None = None) -> int:
     model = mlp(LECTURE_LAYERS, batch_norm=True, flatten=False).to(device)
     train_loader, test_loader = lecture_loaders()
     progress = TrainingProgress(epochs, live_curves=False)
-    _, seconds = timed(lambda: fit_with_loader(
-        model, train_loader, epochs=epochs, optimizer=torch.optim.Adam(model.parameters()),
-        device=device, batches=progress.batches, on_epoch=progress), device)
+    _, seconds = timed(
+        lambda: fit_with_loader(
+            model,
+            train_loader,
+            epochs=epochs,
+            optimizer=torch.optim.Adam(model.parameters()),
+            device=device,
+            batches=progress.batches,
+            on_epoch=progress,
+        ),
+        device,
+    )
     samples = len(train_loader.dataset)
-    loader = Timing("DataLoader (lecture)", epochs, samples, seconds,
-                    evaluate_with_loader(model, test_loader, device=device).accuracy)
+    loader = Timing(
+        "DataLoader (lecture)",
+        epochs,
+        samples,
+        seconds,
+        evaluate_with_loader(model, test_loader, device=device).accuracy,
+    )
 
     (train, test), load_seconds = timed(lambda: (flat_mnist(True, device), flat_mnist(False, device)), device)
     seed_everything(LECTURE_SEED)  # the same initial weights and shuffling as the first recipe
     model = mlp(LECTURE_LAYERS, batch_norm=True, flatten=False).to(device)
     progress = TrainingProgress(epochs, live_curves=False)
-    _, seconds = timed(lambda: fit_in_loader_order(
-        model, train, epochs=epochs, optimizer=torch.optim.Adam(model.parameters()), on_epoch=progress), device)
+    _, seconds = timed(
+        lambda: fit_in_loader_order(
+            model, train, epochs=epochs, optimizer=torch.optim.Adam(model.parameters()), on_epoch=progress
+        ),
+        device,
+    )
     tensor = Timing("tensor on device", epochs, samples, seconds, evaluate(model, *test).accuracy)
 
     print(f"\nDevice: {device}; loading both splits as tensors took {load_seconds:.1f} s once.\n")
     print(speed_report([loader, tensor]))
-    print(f"\nSpeed-up: {loader.seconds_per_epoch / tensor.seconds_per_epoch:.1f}x; test accuracy "
-          f"{loader.test_accuracy:.4f} vs {tensor.test_accuracy:.4f} "
-          f"(difference {100 * (tensor.test_accuracy - loader.test_accuracy):+.2f} points)")
+    print(
+        f"\nSpeed-up: {loader.seconds_per_epoch / tensor.seconds_per_epoch:.1f}x; test accuracy "
+        f"{loader.test_accuracy:.4f} vs {tensor.test_accuracy:.4f} "
+        f"(difference {100 * (tensor.test_accuracy - loader.test_accuracy):+.2f} points)"
+    )
     return 0
 
 

@@ -12,8 +12,14 @@ import nbformat
 from helpers.execute import notebook_paths
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 _EXPLORER_DATA = re.compile(r'<script type="application/json" class="dlf-explorer-data">(.*?)</script>', re.S)
 
 
@@ -29,4 +35,3 @@ def stored_explorers(path: Path) -> list[dict]:
         for output in cell.get("outputs", []):
             tables += [json.loads(data) for data in _EXPLORER_DATA.findall(output.get("data", {}).get("text/html", ""))]
     return tables
-

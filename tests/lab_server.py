@@ -50,8 +50,9 @@ class LabServer:
 
     def api(self, endpoint: str, method: str = "GET", timeout: float = 30):
         """Call the server's REST API; returns the decoded JSON reply (None when empty)."""
-        request = urllib.request.Request(f"{self.url}api/{endpoint}", method=method,
-                                         headers={"Authorization": f"token {self.token}"})
+        request = urllib.request.Request(
+            f"{self.url}api/{endpoint}", method=method, headers={"Authorization": f"token {self.token}"}
+        )
         with urllib.request.urlopen(request, timeout=timeout) as reply:
             body = reply.read()
         return json.loads(body) if body else None
@@ -91,15 +92,17 @@ def _wait_until_ready(server: LabServer, log: Path, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
-            raise RuntimeError(f"JupyterLab exited with code {server.process.returncode}; its log:\n"
-                               f"{log.read_text()[-3000:]}")
+            raise RuntimeError(
+                f"JupyterLab exited with code {server.process.returncode}; its log:\n{log.read_text()[-3000:]}"
+            )
         try:
             server.api("status", timeout=5)
             return
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             time.sleep(0.5)
-    raise TimeoutError(f"JupyterLab did not answer within {timeout:.0f} s; the end of its log:\n"
-                       f"{log.read_text()[-3000:]}")
+    raise TimeoutError(
+        f"JupyterLab did not answer within {timeout:.0f} s; the end of its log:\n{log.read_text()[-3000:]}"
+    )
 
 
 def _stop(server: LabServer, grace: float) -> None:
@@ -120,29 +123,51 @@ def _stop(server: LabServer, grace: float) -> None:
 
 
 @contextmanager
-def running_jupyterlab(root: Path, log: Path, *, startup_timeout: float = 120,
-                       grace: float = 10) -> Iterator[LabServer]:
+def running_jupyterlab(
+    root: Path, log: Path, *, startup_timeout: float = 120, grace: float = 10
+) -> Iterator[LabServer]:
     """Start JupyterLab serving `root`, logging to `log`; yield it ready, and stop it whatever happens."""
     with tempfile.TemporaryDirectory(prefix="dlf-jupyterlab-") as scratch:
         scratch = Path(scratch)
         _write_settings(scratch / "user-settings")
         env = {key: value for key, value in os.environ.items() if key != HEADLESS_ENV_VAR}  # live widgets
-        env.update(JUPYTER_CONFIG_DIR=str(scratch / "config"), JUPYTER_DATA_DIR=str(scratch / "data"),
-                   JUPYTER_RUNTIME_DIR=str(scratch / "runtime"), IPYTHONDIR=str(scratch / "ipython"))
+        env.update(
+            JUPYTER_CONFIG_DIR=str(scratch / "config"),
+            JUPYTER_DATA_DIR=str(scratch / "data"),
+            JUPYTER_RUNTIME_DIR=str(scratch / "runtime"),
+            IPYTHONDIR=str(scratch / "ipython"),
+        )
         port, token = free_port(), secrets.token_hex(24)
         command = [
-            sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip=127.0.0.1",
-            f"--port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-            f"--ServerApp.root_dir={root}", "--ServerApp.terminals_enabled=False",
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            "--allow-root",
+            "--ip=127.0.0.1",
+            f"--port={port}",
+            "--ServerApp.port_retries=0",
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={root}",
+            "--ServerApp.terminals_enabled=False",
             f"--FileCheckpoints.checkpoint_dir={scratch / 'checkpoints'}",
             f"--LabApp.user_settings_dir={scratch / 'user-settings'}",
             f"--LabApp.workspaces_dir={scratch / 'workspaces'}",
-            "--LabApp.extension_manager=readonly", "--LabApp.news_url=None", "--expose-app-in-browser",
+            "--LabApp.extension_manager=readonly",
+            "--LabApp.news_url=None",
+            "--expose-app-in-browser",
         ]
         log.parent.mkdir(parents=True, exist_ok=True)
         with log.open("w") as log_file:
-            process = subprocess.Popen(command, cwd=root, env=env, stdin=subprocess.DEVNULL, stdout=log_file,
-                                       stderr=subprocess.STDOUT, start_new_session=True)
+            process = subprocess.Popen(
+                command,
+                cwd=root,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
             server = LabServer(f"http://127.0.0.1:{port}/", token, root, process, scratch / "runtime")
             try:
                 _wait_until_ready(server, log, startup_timeout)

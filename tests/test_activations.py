@@ -15,7 +15,10 @@ from helpers.kernels.activations import (
 # Avoid exactly 0, where the one-sided derivatives of the rectifiers differ by convention.
 X = torch.cat([torch.linspace(-8, -1e-3, 500), torch.linspace(1e-3, 8, 500)]).double()
 CASES = [(name, None) for name in ACTIVATION_NAMES] + [
-    ("leaky_relu", 0.2), ("prelu", 0.05), ("elu", 0.2), ("elu", 2.5),
+    ("leaky_relu", 0.2),
+    ("prelu", 0.05),
+    ("elu", 0.2),
+    ("elu", 2.5),
 ]
 
 
@@ -66,7 +69,9 @@ def test_prelu_module_learns_its_alpha():
 
 
 def test_unknown_name_lists_choices_and_suggests():
-    with pytest.raises(ValueError, match=r"Unknown activation 'Leaky-ReLU'.*sigmoid, tanh.*Did you mean 'leaky_relu'\?"):
+    with pytest.raises(
+        ValueError, match=r"Unknown activation 'Leaky-ReLU'.*sigmoid, tanh.*Did you mean 'leaky_relu'\?"
+    ):
         get_activation("Leaky-ReLU")
     with pytest.raises(ValueError, match="Unknown activation 'softmax'"):
         activate("softmax", X)

@@ -82,6 +82,7 @@ def test_loader_shuffle_generator_follows_a_shuffling_dataloader():
     assert torch.equal(torch.get_rng_state(), state_after_loader)
 
 
+@pytest.mark.slow  # trains twice through a DataLoader
 def test_tensor_path_in_loader_order_matches_the_dataloader_path():
     images, labels = toy_data()
     loader = DataLoader(TensorDataset(images, labels), batch_size=50, shuffle=True)  # 230: last batch is short
@@ -93,8 +94,9 @@ def test_tensor_path_in_loader_order_matches_the_dataloader_path():
         return model, history
 
     model_a, history_a = train(lambda m, opt: fit_with_loader(m, loader, epochs=3, optimizer=opt))
-    model_b, history_b = train(lambda m, opt: fit_in_loader_order(m, (images, labels), epochs=3, optimizer=opt,
-                                                                  batch_size=50))
+    model_b, history_b = train(
+        lambda m, opt: fit_in_loader_order(m, (images, labels), epochs=3, optimizer=opt, batch_size=50)
+    )
     assert history_a.epochs == 3
     assert history_a.train_loss == pytest.approx(history_b.train_loss, rel=1e-6)
     assert history_a.train_accuracy == history_b.train_accuracy
@@ -124,8 +126,9 @@ def test_fit_with_loader_wraps_each_epochs_batches_and_counts_every_sample():
         seen.append(epoch)
         return iterable
 
-    history = fit_with_loader(model, loader, epochs=2, optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
-                              batches=batches)
+    history = fit_with_loader(
+        model, loader, epochs=2, optimizer=torch.optim.SGD(model.parameters(), lr=0.1), batches=batches
+    )
     assert seen == [1, 2]
     loss, accuracy = history.train_loss[-1], history.train_accuracy[-1]
     assert loss > 0 and 0 <= accuracy <= 1
@@ -167,8 +170,9 @@ def test_lecture_comparison_pairs_each_epoch():
     run = History(train_loss=[0.5, 0.25], train_accuracy=[0.9, 0.95])
     table = lecture_comparison(run).splitlines()
     assert len(table) == 2 + run.epochs
-    assert table[2] == (f"| 1 | {LECTURE_HISTORY.train_loss[0]:.4f} | 0.5000 "
-                        f"| {LECTURE_HISTORY.train_accuracy[0]:.4f} | 0.9000 |")
+    assert table[2] == (
+        f"| 1 | {LECTURE_HISTORY.train_loss[0]:.4f} | 0.5000 | {LECTURE_HISTORY.train_accuracy[0]:.4f} | 0.9000 |"
+    )
     assert LECTURE_HISTORY.epochs == 20
     with pytest.raises(ValueError, match="no epochs yet"):
         lecture_comparison(History())
@@ -211,13 +215,15 @@ def test_confusion_matrix_rejects_bad_input():
 
 
 def test_most_confident_mistakes_ranks_wrong_predictions_by_confidence():
-    probabilities = torch.tensor([
-        [0.9, 0.1],  # predicts 0, true 0: right
-        [0.6, 0.4],  # predicts 0, true 1: wrong, 0.6
-        [0.2, 0.8],  # predicts 1, true 0: wrong, 0.8
-        [0.05, 0.95],  # predicts 1, true 1: right
-        [0.7, 0.3],  # predicts 0, true 1: wrong, 0.7
-    ])
+    probabilities = torch.tensor(
+        [
+            [0.9, 0.1],  # predicts 0, true 0: right
+            [0.6, 0.4],  # predicts 0, true 1: wrong, 0.6
+            [0.2, 0.8],  # predicts 1, true 0: wrong, 0.8
+            [0.05, 0.95],  # predicts 1, true 1: right
+            [0.7, 0.3],  # predicts 0, true 1: wrong, 0.7
+        ]
+    )
     labels = torch.tensor([0, 1, 0, 1, 1])
     assert most_confident_mistakes(probabilities, labels, count=2).tolist() == [2, 4]
     assert most_confident_mistakes(probabilities, labels, count=10).tolist() == [2, 4, 1]

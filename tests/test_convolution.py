@@ -1,6 +1,5 @@
 """Tests for helpers.kernels.convolution: from-scratch cross-correlation against torch.nn.functional.conv2d."""
 
-
 import pytest
 import torch
 import torch.nn.functional as F

@@ -20,8 +20,12 @@ from helpers.lessons.dropout_and_batch_normalization import (
 
 
 def _history(train_accuracy, val_accuracy):
-    return History(train_loss=[1.0] * len(train_accuracy), train_accuracy=train_accuracy,
-                   val_loss=[1.5] * len(val_accuracy), val_accuracy=val_accuracy)
+    return History(
+        train_loss=[1.0] * len(train_accuracy),
+        train_accuracy=train_accuracy,
+        val_loss=[1.5] * len(val_accuracy),
+        val_accuracy=val_accuracy,
+    )
 
 
 def _tiny_data(n, seed):
@@ -96,8 +100,9 @@ def test_train_deep_sigmoid_repeats_and_places_batch_norm_before_each_sigmoid():
 
 def test_layer_statistics_one_line_per_hidden_layer():
     torch.manual_seed(0)
-    model = nn.Sequential(nn.Flatten(), nn.Linear(4, 5), BatchNorm(5), nn.Sigmoid(),
-                          nn.Linear(5, 5), nn.Sigmoid(), nn.Linear(5, 2))
+    model = nn.Sequential(
+        nn.Flatten(), nn.Linear(4, 5), BatchNorm(5), nn.Sigmoid(), nn.Linear(5, 5), nn.Sigmoid(), nn.Linear(5, 2)
+    )
     data = (torch.randn(20, 4), torch.randint(0, 2, (20,)))
     run = train_monitored("with BatchNorm", model, data, data, lr=0.1, epochs=2)
     figure = plot_layer_statistics([run, run])

@@ -9,7 +9,7 @@ from nbformat.v4 import new_code_cell, new_notebook, new_raw_cell
 from helpers.core.explorer import HEADLESS_ENV_VAR
 from helpers.execute import main, notebook_paths
 
-EXPLORER = '''
+EXPLORER = """
 from matplotlib.figure import Figure
 from helpers.core.explorer import explore
 
@@ -19,7 +19,7 @@ def draw(height):
     return figure
 
 explore(draw, {"height": [1.0, 2.0]})
-'''
+"""
 
 
 def test_notebook_paths_are_numbered_in_course_order():
@@ -27,6 +27,7 @@ def test_notebook_paths_are_numbered_in_course_order():
     assert names == sorted(names) and all(name[:2].isdigit() for name in names)
 
 
+@pytest.mark.slow  # starts a Jupyter kernel
 def test_execute_in_place_stores_static_explorers_and_widget_state(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv(HEADLESS_ENV_VAR)  # the test suite runs headless; executing must not depend on it
     path = tmp_path / "demo.ipynb"

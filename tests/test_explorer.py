@@ -54,7 +54,9 @@ def test_live_widget_redraws_when_a_control_moves():
 
 
 def static_parts(html: str):
-    data = json.loads(re.search(r'<script type="application/json" class="dlf-explorer-data">(.*?)</script>', html, re.S).group(1))
+    data = json.loads(
+        re.search(r'<script type="application/json" class="dlf-explorer-data">(.*?)</script>', html, re.S).group(1)
+    )
     first = re.search(r'<img class="dlf-explorer-frame" alt="[^"]*" src="data:image/png;base64,([^"]+)"', html).group(1)
     return data, first
 

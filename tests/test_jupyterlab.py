@@ -33,8 +33,13 @@ RUN_ALL_TIMEOUT_S = 240  # per notebook: a hung kernel fails the test instead of
 REDRAW_TIMEOUT_S = 30
 LIVE_EXPLORER = ".widget-vbox:has(> .widget-hbox):has(> img.widget-image)"
 CONTROLS = ".widget-dropdown select, .widget-hslider .noUi-handle"
-WIDGET_ERRORS = ("Error displaying widget", "Failed to load model class", "Could not create a model",
-                 "Could not create a view", "Loading widget...")  # the last: never displayed
+WIDGET_ERRORS = (
+    "Error displaying widget",
+    "Failed to load model class",
+    "Could not create a model",
+    "Could not create a view",
+    "Loading widget...",
+)  # the last: never displayed
 
 KERNEL_IDLE = "() => window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel?.status === 'idle'"
 START_RUN_ALL = """() => {
@@ -99,11 +104,14 @@ def run_all_cells(page: Page, timeout_s: float) -> None:
     """Run All Cells, as from the Run menu, and wait until the kernel is idle; fail after `timeout_s`."""
     page.evaluate(START_RUN_ALL)
     try:
-        page.wait_for_function(f"() => window.dlfRunAll !== 'running' && ({KERNEL_IDLE})()",
-                               timeout=timeout_s * 1000, polling=1000)
+        page.wait_for_function(
+            f"() => window.dlfRunAll !== 'running' && ({KERNEL_IDLE})()", timeout=timeout_s * 1000, polling=1000
+        )
     except PlaywrightTimeout:
-        pytest.fail(f"the notebook was still running after {timeout_s:g} s; running or queued cells: "
-                    f"{page.evaluate(RUNNING_CELLS)}")
+        pytest.fail(
+            f"the notebook was still running after {timeout_s:g} s; running or queued cells: "
+            f"{page.evaluate(RUNNING_CELLS)}"
+        )
     outcome = page.evaluate("() => window.dlfRunAll")
     assert outcome == "done", f"Run All Cells failed: {outcome}"
 
@@ -112,7 +120,8 @@ def problems_shown(page: Page) -> list[str]:
     """Code cells that did not run or ended in an error, tracebacks shown, and widgets that failed to display."""
     with suppress(AssertionError):  # give widgets a bounded while to display; those still loading are reported
         expect(page.locator(".jp-OutputArea-output", has_text="Loading widget...")).to_have_count(
-            0, timeout=REDRAW_TIMEOUT_S * 1000)
+            0, timeout=REDRAW_TIMEOUT_S * 1000
+        )
     problems = page.evaluate(CELL_PROBLEMS)
     stderr = page.locator('.jp-RenderedText[data-mime-type="application/vnd.jupyter.stderr"]', has_text="Traceback")
     problems += [f"traceback shown: {text.strip()[-300:]}" for text in stderr.all_text_contents()]
@@ -161,7 +170,8 @@ def check_explorer(explorer: Locator, frames: dict[str, int], name: str) -> None
     move(controls[index], target)
     assert controls[index].evaluate(POSITION)[0] == target, f"{name}: control {index} did not move"
     expect(image, f"{name}: moving control {index} did not redraw the picture").not_to_have_attribute(
-        "src", src, timeout=REDRAW_TIMEOUT_S * 1000)
+        "src", src, timeout=REDRAW_TIMEOUT_S * 1000
+    )
     assert image.evaluate(IMAGE_BYTES) != picture, f"{name}: moving control {index} did not change the picture"
 
 
@@ -175,7 +185,8 @@ def test_explorers_work_live_in_jupyterlab(path, lab, page):
     explorers = page.locator(LIVE_EXPLORER)
     assert explorers.count() == len(stored), (
         f"{explorers.count()} explorers run live but {len(stored)} are stored; "
-        "re-execute the notebook (python -m helpers.execute) so its stored outputs are current")
+        "re-execute the notebook (python -m helpers.execute) so its stored outputs are current"
+    )
     for index, frames in enumerate(table["frames"] for table in stored):
         check_explorer(explorers.nth(index), frames, f"explorer {index} of {path.name}")
     explorers.first.evaluate("element => element.scrollIntoView({block: 'center'})")
@@ -191,8 +202,13 @@ def scratch_notebook():
 
     def write(name: str, *sources: str) -> Path:
         path = ARTIFACTS / f"{name}.ipynb"
-        nbformat.write(new_notebook(cells=[new_code_cell(source) for source in sources],
-                                    metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}}), path)
+        nbformat.write(
+            new_notebook(
+                cells=[new_code_cell(source) for source in sources],
+                metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}},
+            ),
+            path,
+        )
         written.append(path)
         return path
 
@@ -202,10 +218,18 @@ def scratch_notebook():
 
 
 def test_errors_and_broken_widgets_are_caught(lab, page, scratch_notebook):
-    missing_widget = {"application/vnd.jupyter.widget-view+json":
-                      {"model_id": "no-such-model", "version_major": 2, "version_minor": 0}}
-    open_notebook(page, lab, scratch_notebook(
-        "broken", f"display({missing_widget!r}, raw=True)", "1 / 0", "print('after the error')"))
+    missing_widget = {
+        "application/vnd.jupyter.widget-view+json": {
+            "model_id": "no-such-model",
+            "version_major": 2,
+            "version_minor": 0,
+        }
+    }
+    open_notebook(
+        page,
+        lab,
+        scratch_notebook("broken", f"display({missing_widget!r}, raw=True)", "1 / 0", "print('after the error')"),
+    )
     # Before running, every cell is reported as not run. (After an error, whether Run All still
     # reaches the next cell is a race inside the kernel, so that case is not asserted.)
     assert "cell 2 did not run" in problems_shown(page)

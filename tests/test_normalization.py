@@ -58,7 +58,9 @@ def test_other_data_uses_the_training_statistics(scaler_type, data):
     held_out = data[40:]
     expected = (held_out - scaler.shift) / scaler.scale
     assert torch.equal(scaler.transform(held_out), expected)
-    assert not torch.allclose(scaler.transform(held_out), scaler_type(per_feature=True).fit(held_out).transform(held_out))
+    assert not torch.allclose(
+        scaler.transform(held_out), scaler_type(per_feature=True).fit(held_out).transform(held_out)
+    )
 
 
 @pytest.mark.parametrize("scaler_type", [MinMaxScaler, ZScoreScaler])

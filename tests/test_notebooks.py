@@ -43,8 +43,9 @@ def test_front_matter_has_a_title(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_executed_in_order_without_errors(path):
     code = [cell for cell in read(path).cells if cell.cell_type == "code"]
-    assert [cell.execution_count for cell in code] == list(range(1, len(code) + 1)), \
+    assert [cell.execution_count for cell in code] == list(range(1, len(code) + 1)), (
         "re-execute with `python -m helpers.execute`: cells must run once each, top to bottom"
+    )
     for cell in code:
         for output in cell.outputs:
             assert output.output_type != "error", f"error output in cell:\n{cell.source}"
@@ -70,8 +71,7 @@ def test_figures_are_labelled_and_captioned(path):
 
 def test_figure_labels_are_unique_across_the_collection():
     labels = Counter(
-        cell_options(cell).get("label")
-        for path in NOTEBOOKS for cell in read(path).cells if cell.cell_type == "code"
+        cell_options(cell).get("label") for path in NOTEBOOKS for cell in read(path).cells if cell.cell_type == "code"
     )
     labels.pop(None, None)
     assert [label for label, count in labels.items() if count > 1] == []
@@ -81,8 +81,9 @@ def test_figure_labels_are_unique_across_the_collection():
 def test_headings_read_well_in_jupyterlab(path):
     for cell in read(path).cells:
         if cell.cell_type == "markdown":
-            assert not re.search(r"^#+ .*\{#.*\}\s*$", cell.source, re.M), \
+            assert not re.search(r"^#+ .*\{#.*\}\s*$", cell.source, re.M), (
                 "a Quarto anchor on a heading shows literally in JupyterLab; leave it out"
+            )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -109,15 +110,18 @@ def test_explorers_are_stored_static_and_widgets_have_state(path):
 def test_drawn_figures_have_alt_text(path):
     for cell in read(path).cells:
         if cell.cell_type == "code" and any("image/png" in out.get("data", {}) for out in cell.outputs):
-            assert len(str(cell_options(cell).get("fig-alt", ""))) > 30, \
+            assert len(str(cell_options(cell).get("fig-alt", ""))) > 30, (
                 f"give the figure a fig-alt that says what it shows:\n{cell.source[:200]}"
+            )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_markdown_reads_the_same_in_jupyterlab_and_on_the_website(path):
     for cell in read(path).cells:
         if cell.cell_type == "markdown":
-            assert not re.search(r"^:::", cell.source, re.M), \
-                "JupyterLab shows ::: literally; write a callout as <div class=\"callout-note alert alert-info\">"
-            assert not re.search(r"^\s*\d{3,}[.)] ", cell.source, re.M), \
+            assert not re.search(r"^:::", cell.source, re.M), (
+                'JupyterLab shows ::: literally; write a callout as <div class="callout-note alert alert-info">'
+            )
+            assert not re.search(r"^\s*\d{3,}[.)] ", cell.source, re.M), (
                 "a line that starts with a number and '.' or ')' becomes a numbered list; rewrap it"
+            )

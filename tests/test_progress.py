@@ -10,8 +10,9 @@ from helpers.core.training import History
 
 
 def history(epochs=3, validation=True):
-    made = History(train_loss=[1.0 / (i + 1) for i in range(epochs)],
-                   train_accuracy=[0.5 + 0.1 * i for i in range(epochs)])
+    made = History(
+        train_loss=[1.0 / (i + 1) for i in range(epochs)], train_accuracy=[0.5 + 0.1 * i for i in range(epochs)]
+    )
     if validation:
         made.val_loss = [1.5 / (i + 1) for i in range(epochs)]
         made.val_accuracy = [0.4 + 0.1 * i for i in range(epochs)]

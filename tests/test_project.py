@@ -60,7 +60,8 @@ def test_ci_runs_exactly_the_readme_set_up_and_test_commands():
     assert setup == 'python3 -m venv .venv && .venv/bin/pip install -e ".[test]"'
     assert test == ".venv/bin/python -m pytest"
     ci_commands = [
-        line.strip() for line in (REPO_ROOT / ".ci" / "run").read_text().splitlines()
+        line.strip()
+        for line in (REPO_ROOT / ".ci" / "run").read_text().splitlines()
         if line.strip().startswith((".venv/", "python3 -m venv"))
     ]
     assert ci_commands == [setup, test]

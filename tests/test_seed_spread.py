@@ -30,7 +30,10 @@ def test_stack_metric_rejects_bad_input():
 
 
 def test_plot_curves_draws_the_mean_and_a_band_from_lowest_to_highest_run():
-    curves = {"a": torch.tensor([[1.0, 2.0, 3.0], [3.0, 4.0, 8.0]]), "b": torch.tensor([[0.0, 0.0, 0.0], [1.0, 1.0, 1.0]])}
+    curves = {
+        "a": torch.tensor([[1.0, 2.0, 3.0], [3.0, 4.0, 8.0]]),
+        "b": torch.tensor([[0.0, 0.0, 0.0], [1.0, 1.0, 1.0]]),
+    }
     figure = plot_curves(curves, ylabel="loss", title="T")
     axes = figure.axes[0]
     assert [line.get_label() for line in axes.lines] == ["a", "b"]

@@ -65,8 +65,9 @@ def test_fit_learns_and_records_history():
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 2))
     seen = []
-    history = fit(model, (x, y), val=(x, y), epochs=30, lr=0.05, batch_size=20,
-                  on_epoch=lambda epoch, h: seen.append(epoch))
+    history = fit(
+        model, (x, y), val=(x, y), epochs=30, lr=0.05, batch_size=20, on_epoch=lambda epoch, h: seen.append(epoch)
+    )
     assert isinstance(history, History) and history.epochs == 30 and seen == list(range(1, 31))
     assert len(history.val_accuracy) == 30
     assert history.train_loss[-1] < history.train_loss[0] / 3

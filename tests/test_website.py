@@ -17,8 +17,8 @@ where `.ci/run` installs it.
 from __future__ import annotations
 
 import functools
-import importlib.util
 import http.server
+import importlib.util
 import json
 import os
 import shutil
@@ -31,10 +31,10 @@ from urllib.parse import urlsplit
 import nbformat
 import pytest
 import yaml
-
 from browser_support import stored_explorers
-from helpers.execute import notebook_paths
+
 from helpers.core.paths import REPO_ROOT
+from helpers.execute import notebook_paths
 
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "website"
 RENDER_TIMEOUT_S = 300
@@ -97,8 +97,13 @@ def site(tmp_path_factory) -> Path:
         pytest.skip("Quarto is not installed (https://quarto.org/docs/get-started/); the website is not tested")
     output = tmp_path_factory.mktemp("site")
     start = time.perf_counter()
-    result = subprocess.run([quarto, "render", "--output-dir", str(output)], cwd=REPO_ROOT,
-                            capture_output=True, text=True, timeout=RENDER_TIMEOUT_S)
+    result = subprocess.run(
+        [quarto, "render", "--output-dir", str(output)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=RENDER_TIMEOUT_S,
+    )
     log = result.stdout + result.stderr
     assert result.returncode == 0, f"quarto render failed:\n{log}"
     assert "WARN" not in log, f"quarto render warned:\n{log}"
@@ -180,17 +185,23 @@ def accessibility_violations(opened: Visit) -> list[str]:
     from axe_playwright_python.sync_playwright import Axe
 
     violations = Axe().run(opened.page).response["violations"]
-    return [f"axe-core {v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
-            for v in violations if v["impact"] in ("serious", "critical")]
+    return [
+        f"axe-core {v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+        for v in violations
+        if v["impact"] in ("serious", "critical")
+    ]
 
 
 def open_solutions(opened: Visit) -> list[str]:
     solutions = opened.page.locator("main details")
     if solutions.count() == 0:
         return ["no solutions"]
-    return [f"solution {index} is open" for index in range(solutions.count())
-            if solutions.nth(index).get_attribute("open") is not None
-            or solutions.nth(index).locator(":scope > :not(summary)").first.is_visible()]
+    return [
+        f"solution {index} is open"
+        for index in range(solutions.count())
+        if solutions.nth(index).get_attribute("open") is not None
+        or solutions.nth(index).locator(":scope > :not(summary)").first.is_visible()
+    ]
 
 
 def missing_onward_links(opened: Visit, site_url: str) -> list[str]:
@@ -284,7 +295,9 @@ def test_search_finds_each_page_by_its_title(visit):
 
 
 def load_post_render_step():
-    spec = importlib.util.spec_from_file_location("strip_widget_loader", REPO_ROOT / "website" / "strip_widget_loader.py")
+    spec = importlib.util.spec_from_file_location(
+        "strip_widget_loader", REPO_ROOT / "website" / "strip_widget_loader.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -15,7 +15,7 @@ from pathlib import Path
 
 LOADER = re.compile(  # its three tags; Quarto moves the jQuery one to the top of the head
     r'<script src="https://cdn\.jsdelivr\.net/npm/(?:requirejs@[^"/]*/require|jquery@[^"/]*/dist/jquery)\.min\.js"'
-    r'[^>]*></script>\n?'
+    r"[^>]*></script>\n?"
     r"|<script type=\"application/javascript\">define\('jquery', \[\],function\(\) \{return window\.jQuery;\}\)</script>\n?"
 )
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"

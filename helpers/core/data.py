@@ -77,8 +77,7 @@ def verify_mnist(root: str | Path | None = None) -> Path:
         actual = _sha256(archive)
         if actual != sha256:
             raise MNISTDataError(
-                f"MNIST file corrupt: {archive} has SHA-256 {actual}, expected {sha256}. "
-                f"{_restore_hint(archive)}"
+                f"MNIST file corrupt: {archive} has SHA-256 {actual}, expected {sha256}. {_restore_hint(archive)}"
             )
         extracted = raw / name.removesuffix(".gz")
         if extracted.exists() and extracted.stat().st_size != extracted_size:
@@ -114,9 +113,7 @@ def mnist_tensors(
     images, labels = dataset.data, dataset.targets
     if limit is not None:
         if not 10 <= limit <= len(labels):
-            raise ValueError(
-                f"limit must lie between 10 and {len(labels)} (the size of this split), got {limit}"
-            )
+            raise ValueError(f"limit must lie between 10 and {len(labels)} (the size of this split), got {limit}")
         index = balanced_subset(labels, limit, seed=seed)
         images, labels = images[index], labels[index]
     return images.unsqueeze(1).float().div_(255.0), labels.clone()
@@ -135,4 +132,3 @@ def balanced_subset(labels: torch.Tensor, size: int, *, seed: int = 0) -> torch.
         picks.append(members[torch.randperm(len(members), generator=generator)[:count]])
     index = torch.cat(picks)
     return index[torch.randperm(len(index), generator=generator)]
-

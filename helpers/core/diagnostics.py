@@ -29,8 +29,23 @@ from helpers.kernels.activations import derivative, inactive_unit_fraction
 
 WEIGHT_TYPES: tuple[type[nn.Module], ...] = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
 ACTIVATION_TYPES: tuple[type[nn.Module], ...] = (
-    nn.Sigmoid, nn.Tanh, nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.PReLU, nn.ELU, nn.SELU, nn.CELU,
-    nn.GELU, nn.SiLU, nn.Mish, nn.Softplus, nn.Softsign, nn.Hardtanh, nn.Hardsigmoid, nn.Hardswish,
+    nn.Sigmoid,
+    nn.Tanh,
+    nn.ReLU,
+    nn.ReLU6,
+    nn.LeakyReLU,
+    nn.PReLU,
+    nn.ELU,
+    nn.SELU,
+    nn.CELU,
+    nn.GELU,
+    nn.SiLU,
+    nn.Mish,
+    nn.Softplus,
+    nn.Softsign,
+    nn.Hardtanh,
+    nn.Hardsigmoid,
+    nn.Hardswish,
 )
 # Saturating activations: the name of their from-scratch derivative and its peak value.
 SATURATING: dict[type[nn.Module], tuple[str, float]] = {nn.Sigmoid: ("sigmoid", 0.25), nn.Tanh: ("tanh", 1.0)}
@@ -142,7 +157,9 @@ class LayerMonitor:
         if optimizer is not None:
             optimized = {id(p) for group in optimizer.param_groups for p in group["params"]}
             if not any(id(m.weight) in optimized for m in self.layers.values()):
-                raise ValueError("the optimizer holds none of the model's weights; pass the optimizer built on model.parameters()")
+                raise ValueError(
+                    "the optimizer holds none of the model's weights; pass the optimizer built on model.parameters()"
+                )
         self.steps: list[list[LayerStats]] = []
         self._recording = False
         self._weights_before: dict[str, Tensor] = {}
@@ -171,7 +188,9 @@ class LayerMonitor:
         if not self._recording:
             return
         if self._row(name) is not None:
-            raise ValueError(f"layer {name!r} ran twice in one forward pass; the diagnostics expect each layer to run once")
+            raise ValueError(
+                f"layer {name!r} ran twice in one forward pass; the diagnostics expect each layer to run once"
+            )
         self.steps[-1].append(LayerStats(name, "", module.weight.detach().norm().item()))
 
     def _on_activation(self, module: nn.Module, inputs: tuple, output: Tensor) -> None:
@@ -181,8 +200,13 @@ class LayerMonitor:
         x, y = inputs[0].detach(), output.detach()
         spread = y.std(dim=0, correction=0).mean().item() if y.ndim >= 2 else None
         rows[-1] = replace(
-            rows[-1], activation=type(module).__name__, mean=y.mean().item(), std=y.std(correction=0).item(),
-            spread=spread, saturated=saturated_fraction(module, x), dead=dead_fraction(module, x),
+            rows[-1],
+            activation=type(module).__name__,
+            mean=y.mean().item(),
+            std=y.std(correction=0).item(),
+            spread=spread,
+            saturated=saturated_fraction(module, x),
+            dead=dead_fraction(module, x),
         )
 
     def _on_gradient(self, name: str, grad: Tensor) -> None:
@@ -209,7 +233,9 @@ class LayerMonitor:
     def latest(self) -> list[LayerStats]:
         """The `LayerStats` of the most recent step, first layer first."""
         if not self.steps:
-            raise RuntimeError("no step recorded yet: run the model on a batch, with gradients enabled, while the monitor is attached")
+            raise RuntimeError(
+                "no step recorded yet: run the model on a batch, with gradients enabled, while the monitor is attached"
+            )
         return self.steps[-1]
 
     def series(self, field: str, layer: int) -> list[float | None]:
@@ -248,7 +274,9 @@ def diagnose(
     fields are left untouched; the model's train/eval mode is used as it is.
     """
     if len(inputs) != len(targets) or len(inputs) == 0:
-        raise ValueError(f"need a non-empty batch with one target per input, got {len(inputs)} inputs and {len(targets)} targets")
+        raise ValueError(
+            f"need a non-empty batch with one target per input, got {len(inputs)} inputs and {len(targets)} targets"
+        )
     with LayerMonitor(model, activation_types=activation_types) as monitor:
         with torch.enable_grad():
             loss = loss_fn(model(inputs), targets)
@@ -268,7 +296,9 @@ def activation_outputs(
     outputs: dict[str, Tensor] = {}
     modules = {m: name for name, m in model.named_modules() if isinstance(m, activation_types)}
     if not modules:
-        raise ValueError("the model has no activation module (nn.Sigmoid, nn.ReLU, ...); pass activation_types for others")
+        raise ValueError(
+            "the model has no activation module (nn.Sigmoid, nn.ReLU, ...); pass activation_types for others"
+        )
     handles = [m.register_forward_hook(lambda m, _i, y: outputs.setdefault(modules[m], y.detach())) for m in modules]
     try:
         model(inputs)
@@ -280,8 +310,16 @@ def activation_outputs(
 
 def format_report(report: list[LayerStats]) -> str:
     """A fixed-width table of a report, one line per layer; '-' where a value does not apply."""
-    columns = {"mean": "mean", "std": "std", "spread": "spread", "saturated": "saturated", "dead": "dead",
-               "grad_norm": "grad norm", "grad_to_weight": "grad/weight", "update_to_weight": "update/weight"}
+    columns = {
+        "mean": "mean",
+        "std": "std",
+        "spread": "spread",
+        "saturated": "saturated",
+        "dead": "dead",
+        "grad_norm": "grad norm",
+        "grad_to_weight": "grad/weight",
+        "update_to_weight": "update/weight",
+    }
 
     def cell(value: float | None) -> str:
         return f"{'-':>14}" if value is None else f"{value:>14.3g}"

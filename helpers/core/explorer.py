@@ -150,8 +150,12 @@ class Explorer:
             options = [(_format_value(v), i) for i, v in enumerate(control.values)]
             kind = widgets.Dropdown if control.is_choice else widgets.SelectionSlider
             inputs.append(
-                kind(options=options, value=control.default, description=control.label,
-                     style={"description_width": "initial"})
+                kind(
+                    options=options,
+                    value=control.default,
+                    description=control.label,
+                    style={"description_width": "initial"},
+                )
             )
         image = widgets.Image(value=self._png(tuple(c.default for c in self.controls)), format="png")
 

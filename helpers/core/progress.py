@@ -23,8 +23,10 @@ def describe_epoch(epoch: int, epochs: int, history: History, seconds: float) ->
     if not 1 <= epoch <= history.epochs:
         raise ValueError(f"epoch {epoch} is not in the history, which holds epochs 1 to {history.epochs}")
     i = epoch - 1
-    line = (f"epoch {epoch:{len(str(epochs))}d}/{epochs}  "
-            f"train loss {history.train_loss[i]:.4f} accuracy {history.train_accuracy[i]:.4f}")
+    line = (
+        f"epoch {epoch:{len(str(epochs))}d}/{epochs}  "
+        f"train loss {history.train_loss[i]:.4f} accuracy {history.train_accuracy[i]:.4f}"
+    )
     if len(history.val_loss) >= epoch:
         line += f"  | val loss {history.val_loss[i]:.4f} accuracy {history.val_accuracy[i]:.4f}"
     return line + f"  ({seconds:.1f} s)"
@@ -47,8 +49,10 @@ def plot_history(
     figure = Figure(figsize=(9, 3.4), layout="constrained")
     loss_axes, accuracy_axes = figure.subplots(1, 2)
     width = max(epochs or 0, history.epochs, reference.epochs if reference else 0)
-    series = [("train", history.train_loss, history.train_accuracy, "C0", "-"),
-              ("validation", history.val_loss, history.val_accuracy, "C1", "-")]
+    series = [
+        ("train", history.train_loss, history.train_accuracy, "C0", "-"),
+        ("validation", history.val_loss, history.val_accuracy, "C1", "-"),
+    ]
     if reference is not None:
         series.append((reference_label, reference.train_loss, reference.train_accuracy, "0.4", "--"))
     for label, losses, accuracies, colour, style in series:

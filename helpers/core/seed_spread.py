@@ -37,7 +37,9 @@ def _check_runs(runs: Mapping[str, Tensor], dims: int) -> None:
         raise ValueError("nothing to show: pass at least one named set of runs")
     for name, values in runs.items():
         if values.dim() != dims or values.numel() == 0:
-            raise ValueError(f"{name!r} must be a non-empty {dims}-D tensor (one row per run), got {tuple(values.shape)}")
+            raise ValueError(
+                f"{name!r} must be a non-empty {dims}-D tensor (one row per run), got {tuple(values.shape)}"
+            )
 
 
 def _axes(ax: Axes | None, size: tuple[float, float]) -> Axes:

@@ -25,8 +25,10 @@ class Timing:
 
     def __post_init__(self):
         if self.epochs < 1 or self.samples < 1 or self.seconds <= 0:
-            raise ValueError(f"{self.name}: epochs and samples must be at least 1 and seconds positive, "
-                             f"got epochs={self.epochs}, samples={self.samples}, seconds={self.seconds}")
+            raise ValueError(
+                f"{self.name}: epochs and samples must be at least 1 and seconds positive, "
+                f"got epochs={self.epochs}, samples={self.samples}, seconds={self.seconds}"
+            )
 
     @property
     def seconds_per_epoch(self) -> float:
@@ -55,8 +57,10 @@ def speed_report(timings: Sequence[Timing]) -> str:
     if not timings:
         raise ValueError("no timings to report: measure at least one recipe")
     baseline = timings[0]
-    rows = ["| recipe | epochs | s / epoch | samples / s | speed-up | test accuracy |",
-            "|:---|---:|---:|---:|---:|---:|"]
+    rows = [
+        "| recipe | epochs | s / epoch | samples / s | speed-up | test accuracy |",
+        "|:---|---:|---:|---:|---:|---:|",
+    ]
     for timing in timings:
         rows.append(
             f"| {timing.name} | {timing.epochs} | {timing.seconds_per_epoch:.2f} | {timing.samples_per_second:,.0f} "
@@ -75,6 +79,11 @@ def plot_speed(timings: Sequence[Timing], *, title: str = "Seconds per training 
     positions = range(len(timings))[::-1]
     bars = axes.barh(list(positions), seconds, color=[f"C{i}" for i in range(len(timings))])
     axes.bar_label(bars, labels=[f"{s:.2f} s ({seconds[0] / s:.1f}x)" for s in seconds], padding=3)
-    axes.set(yticks=list(positions), yticklabels=[timing.name for timing in timings],
-             xlabel="seconds per epoch (lower is faster)", title=title, xlim=(0, 1.3 * max(seconds)))
+    axes.set(
+        yticks=list(positions),
+        yticklabels=[timing.name for timing in timings],
+        xlabel="seconds per epoch (lower is faster)",
+        title=title,
+        xlim=(0, 1.3 * max(seconds)),
+    )
     return figure

@@ -31,11 +31,14 @@ class BatchNorm(nn.Module):
         super().__init__()
         check_positive_int("num_features", num_features, " (the width of the layer before)")
         if isinstance(eps, bool) or not isinstance(eps, Real) or not eps > 0:
-            raise ValueError(f"eps must be a small positive number that keeps the division safe, e.g. 1e-5; "
-                             f"got {eps!r}")
+            raise ValueError(
+                f"eps must be a small positive number that keeps the division safe, e.g. 1e-5; got {eps!r}"
+            )
         if isinstance(momentum, bool) or not isinstance(momentum, Real) or not 0 <= momentum <= 1:
-            raise ValueError(f"momentum is the weight of each new batch in the running statistics and must lie "
-                             f"in [0, 1]; got {momentum!r} (PyTorch's default is 0.1)")
+            raise ValueError(
+                f"momentum is the weight of each new batch in the running statistics and must lie "
+                f"in [0, 1]; got {momentum!r} (PyTorch's default is 0.1)"
+            )
         self.num_features, self.eps, self.momentum = num_features, float(eps), float(momentum)
         self.weight = nn.Parameter(torch.ones(num_features))
         self.bias = nn.Parameter(torch.zeros(num_features))
@@ -63,14 +66,20 @@ class BatchNorm(nn.Module):
     def _check_input(self, x: torch.Tensor) -> None:
         if not torch.is_tensor(x) or x.dim() != 2:
             shape = tuple(x.shape) if torch.is_tensor(x) else type(x).__name__
-            raise ValueError(f"BatchNorm expects a 2-D tensor (batch, {self.num_features}), got {shape}; "
-                             "flatten images first, e.g. with nn.Flatten()")
+            raise ValueError(
+                f"BatchNorm expects a 2-D tensor (batch, {self.num_features}), got {shape}; "
+                "flatten images first, e.g. with nn.Flatten()"
+            )
         if x.shape[1] != self.num_features:
-            raise ValueError(f"BatchNorm was built for {self.num_features} features but got {x.shape[1]}; "
-                             "num_features must equal the width of the layer before it")
+            raise ValueError(
+                f"BatchNorm was built for {self.num_features} features but got {x.shape[1]}; "
+                "num_features must equal the width of the layer before it"
+            )
         if self.training and len(x) < 2:
-            raise ValueError("BatchNorm in training mode needs at least 2 samples per batch (one sample has no "
-                             "spread to normalize by); to predict single samples call model.eval() first")
+            raise ValueError(
+                "BatchNorm in training mode needs at least 2 samples per batch (one sample has no "
+                "spread to normalize by); to predict single samples call model.eval() first"
+            )
 
     def extra_repr(self) -> str:
         return f"{self.num_features}, eps={self.eps:g}, momentum={self.momentum:g}"

@@ -44,8 +44,5 @@ def cross_correlate2d(image: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor
     rows = image.shape[0] - height + 1
     cols = image.shape[1] - width + 1
     return torch.stack(
-        [
-            torch.stack([(image[i : i + height, j : j + width] * kernel).sum() for j in range(cols)])
-            for i in range(rows)
-        ]
+        [torch.stack([(image[i : i + height, j : j + width] * kernel).sum() for j in range(cols)]) for i in range(rows)]
     )

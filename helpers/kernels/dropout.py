@@ -31,8 +31,10 @@ def check_dropout_input(x: torch.Tensor, p: float, **_) -> None:
     """A floating-point tensor and a valid drop probability."""
     check_drop_probability(p)
     if not torch.is_tensor(x) or not x.is_floating_point():
-        raise TypeError(f"dropout needs a floating-point tensor, got {getattr(x, 'dtype', type(x).__name__)}; "
-                        "convert it first, e.g. x.float()")
+        raise TypeError(
+            f"dropout needs a floating-point tensor, got {getattr(x, 'dtype', type(x).__name__)}; "
+            "convert it first, e.g. x.float()"
+        )
 
 
 @checked(check_dropout_input)

@@ -46,7 +46,9 @@ def check_logits_and_targets(logits: Tensor, targets: Tensor) -> None:
     if logits.ndim != 2:
         raise ValueError(f"logits must have shape (batch, classes), got {tuple(logits.shape)}")
     if targets.shape != logits.shape[:1]:
-        raise ValueError(f"targets must have shape ({logits.shape[0]},), one class index per row, got {tuple(targets.shape)}")
+        raise ValueError(
+            f"targets must have shape ({logits.shape[0]},), one class index per row, got {tuple(targets.shape)}"
+        )
     if targets.dtype != torch.long or targets.min() < 0 or targets.max() >= logits.shape[1]:
         raise ValueError(f"targets must be int64 class indices in [0, {logits.shape[1]}), got {targets}")
 

@@ -80,14 +80,18 @@ def track_hidden_units(
 
 def plot_traces(traces: list[HiddenUnitTrace], title: str) -> Figure:
     """Fraction of hidden units stuck in their negative region, and test accuracy, epoch by epoch."""
-    figure = Figure(figsize=(10, 3.4), layout='constrained')
+    figure = Figure(figsize=(10, 3.4), layout="constrained")
     (left, right) = figure.subplots(1, 2)
     for trace, marker, size in zip(traces, "osD^v<>p", range(9, 0, -1)):
         epochs = range(len(trace.inactive))  # distinct markers, shrinking, keep overlapping runs visible
         left.plot(epochs, trace.inactive, marker=marker, ms=size, label=trace.label)
         right.plot(epochs, trace.accuracy, marker=marker, ms=size, label=trace.label)
-    left.set(xlabel="epoch", ylabel="fraction of hidden units", ylim=(-0.03, 1.03),
-             title="Units whose input is negative for every test image")
+    left.set(
+        xlabel="epoch",
+        ylabel="fraction of hidden units",
+        ylim=(-0.03, 1.03),
+        title="Units whose input is negative for every test image",
+    )
     right.set(xlabel="epoch", ylabel="test accuracy", ylim=(0, 1), title="Test accuracy")
     right.axhline(0.1, color="grey", ls=":", lw=1)
     right.legend(loc="lower right", fontsize="small")
@@ -103,7 +107,7 @@ def plot_activation(name: str, alpha: float | None = None, *, span: float = 5.0)
     name, alpha = canonical_parameters(name, alpha)
     alpha = None if alpha is None else resolve_alpha(spec, alpha)
     x = torch.linspace(-span, span, 401)
-    figure = Figure(figsize=(9, 3.2), layout='constrained')
+    figure = Figure(figsize=(9, 3.2), layout="constrained")
     (left, right) = figure.subplots(1, 2)
     label = spec.title + (f" (alpha = {alpha:g})" if alpha is not None else "")
     left.plot(x, activate(name, x, alpha), color="C0", lw=2)
@@ -127,7 +131,7 @@ def plot_softmax(logits: Tensor, temperature: float = 1.0, *, class_names: list[
     names = class_names or [f"class {i}" for i in range(len(logits))]
     top = max(range(len(values)), key=values.__getitem__)
     colours = ["C3" if i == top else "C0" for i in range(len(values))]
-    figure = Figure(figsize=(9, 3.2), layout='constrained')
+    figure = Figure(figsize=(9, 3.2), layout="constrained")
     (left, right) = figure.subplots(1, 2)
     left.bar(names, values, color=colours)
     left.axhline(0, color="grey", lw=0.6)

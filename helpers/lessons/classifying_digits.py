@@ -31,10 +31,50 @@ LECTURE_LAYERS = (IMAGE_PIXELS, 100, 10)
 
 # The per-epoch training loss and accuracy, and the test result, published in the lecture notes.
 LECTURE_HISTORY = History(
-    train_loss=[0.3272, 0.1421, 0.0999, 0.0760, 0.0611, 0.0496, 0.0422, 0.0359, 0.0310, 0.0265,
-                0.0226, 0.0200, 0.0183, 0.0175, 0.0160, 0.0130, 0.0130, 0.0105, 0.0104, 0.0104],
-    train_accuracy=[0.9175, 0.9604, 0.9721, 0.9790, 0.9828, 0.9861, 0.9879, 0.9898, 0.9914, 0.9928,
-                    0.9937, 0.9947, 0.9948, 0.9952, 0.9957, 0.9967, 0.9964, 0.9975, 0.9973, 0.9973],
+    train_loss=[
+        0.3272,
+        0.1421,
+        0.0999,
+        0.0760,
+        0.0611,
+        0.0496,
+        0.0422,
+        0.0359,
+        0.0310,
+        0.0265,
+        0.0226,
+        0.0200,
+        0.0183,
+        0.0175,
+        0.0160,
+        0.0130,
+        0.0130,
+        0.0105,
+        0.0104,
+        0.0104,
+    ],
+    train_accuracy=[
+        0.9175,
+        0.9604,
+        0.9721,
+        0.9790,
+        0.9828,
+        0.9861,
+        0.9879,
+        0.9898,
+        0.9914,
+        0.9928,
+        0.9937,
+        0.9947,
+        0.9948,
+        0.9952,
+        0.9957,
+        0.9967,
+        0.9964,
+        0.9975,
+        0.9973,
+        0.9973,
+    ],
 )
 LECTURE_TEST_LOSS = 0.0882
 LECTURE_TEST_ACCURACY = 0.9774
@@ -63,16 +103,16 @@ def lecture_loaders(batch_size: int = LECTURE_BATCH_SIZE) -> tuple[DataLoader, D
 
 def _check_loader(loader: DataLoader) -> None:
     if not isinstance(loader, DataLoader):
-        raise TypeError(f"expected a torch DataLoader, got {type(loader).__name__}; "
-                        "for tensors held in memory use helpers.core.training instead")
+        raise TypeError(
+            f"expected a torch DataLoader, got {type(loader).__name__}; "
+            "for tensors held in memory use helpers.core.training instead"
+        )
     if len(loader.dataset) == 0:
         raise ValueError("the DataLoader's dataset is empty")
 
 
 @torch.no_grad()
-def evaluate_with_loader(
-    model: nn.Module, loader: DataLoader, *, device: torch.device | str = "cpu"
-) -> Evaluation:
+def evaluate_with_loader(model: nn.Module, loader: DataLoader, *, device: torch.device | str = "cpu") -> Evaluation:
     """Mean loss and accuracy of `model` (put in eval mode) over every batch of `loader`."""
     _check_loader(loader)
     return evaluate_batches(model, loader, device=device)
@@ -197,8 +237,10 @@ def confusion_matrix(labels: torch.Tensor, predictions: torch.Tensor, classes: i
         )
     for name, values in (("labels", labels), ("predictions", predictions)):
         if len(values) and not (0 <= int(values.min()) and int(values.max()) < classes):
-            raise ValueError(f"{name} must be class numbers from 0 to {classes - 1}, "
-                             f"found {int(values.min())} to {int(values.max())}")
+            raise ValueError(
+                f"{name} must be class numbers from 0 to {classes - 1}, "
+                f"found {int(values.min())} to {int(values.max())}"
+            )
     pairs = labels.long().cpu() * classes + predictions.long().cpu()
     return torch.bincount(pairs, minlength=classes * classes).reshape(classes, classes)
 
@@ -216,10 +258,17 @@ def plot_confusion_matrix(matrix: torch.Tensor, *, title: str = "Confusion matri
     for i in range(classes):
         for j in range(classes):
             dark = mistakes[i, j] > 0.6 * mistakes.max()
-            axes.text(j, i, int(matrix[i, j]), ha="center", va="center", fontsize=8,
-                      fontweight="bold" if i == j else "normal", color="white" if dark else "black")
-    axes.set(xticks=range(classes), yticks=range(classes), xlabel="predicted digit", ylabel="true digit",
-             title=title)
+            axes.text(
+                j,
+                i,
+                int(matrix[i, j]),
+                ha="center",
+                va="center",
+                fontsize=8,
+                fontweight="bold" if i == j else "normal",
+                color="white" if dark else "black",
+            )
+    axes.set(xticks=range(classes), yticks=range(classes), xlabel="predicted digit", ylabel="true digit", title=title)
     figure.colorbar(image, ax=axes, label="mistakes (off-diagonal count)")
     return figure
 
@@ -227,8 +276,10 @@ def plot_confusion_matrix(matrix: torch.Tensor, *, title: str = "Confusion matri
 def most_confident_mistakes(probabilities: torch.Tensor, labels: torch.Tensor, count: int) -> torch.Tensor:
     """Indices of the `count` wrongly classified samples whose predicted class had the highest probability."""
     if probabilities.dim() != 2 or len(probabilities) != len(labels):
-        raise ValueError(f"probabilities must be (N, classes) with one row per label, got shape "
-                         f"{tuple(probabilities.shape)} for {len(labels)} labels")
+        raise ValueError(
+            f"probabilities must be (N, classes) with one row per label, got shape "
+            f"{tuple(probabilities.shape)} for {len(labels)} labels"
+        )
     if count < 1:
         raise ValueError(f"count must be at least 1, got {count}")
     confidence, predictions = probabilities.max(dim=1)
@@ -244,8 +295,10 @@ def plot_first_layer_weights(weight: torch.Tensor, units: int = 24, *, columns: 
     colour scale, symmetric about zero.
     """
     if weight.dim() != 2 or weight.shape[1] != IMAGE_PIXELS:
-        raise ValueError(f"expected the first Linear layer's weight, of shape (hidden units, {IMAGE_PIXELS}), "
-                         f"got {tuple(weight.shape)}")
+        raise ValueError(
+            f"expected the first Linear layer's weight, of shape (hidden units, {IMAGE_PIXELS}), "
+            f"got {tuple(weight.shape)}"
+        )
     if not 1 <= units <= weight.shape[0]:
         raise ValueError(f"units must lie between 1 and {weight.shape[0]} (the hidden units there are), got {units}")
     weights = weight[:units].detach().cpu().reshape(-1, *IMAGE_SHAPE).numpy()

@@ -66,7 +66,7 @@ def plot_dropout_mask(p: float, seed: int = 0, *, batch: int = 8, units: int = 1
     activations = torch.rand(batch, units, generator=generator) * 2
     mask = dropout_mask(activations, p, generator=generator)
     output = activations * mask / (1 - p)
-    figure = Figure(figsize=(9, 2.9), layout='constrained')
+    figure = Figure(figsize=(9, 2.9), layout="constrained")
     axes = figure.subplots(1, 3)
     top = 2 / (1 - p)  # one colour scale for input and output, so the rescaled survivors stand out
     panels = [
@@ -84,7 +84,7 @@ def plot_dropout_mask(p: float, seed: int = 0, *, batch: int = 8, units: int = 1
 
 def plot_overfitting(runs: Mapping[float, Sequence[History]]) -> Figure:
     """Accuracy and loss per epoch (mean and range over seeds) for each drop probability, and the final gaps."""
-    figure = Figure(figsize=(13, 3.8), layout='constrained')
+    figure = Figure(figsize=(13, 3.8), layout="constrained")
     (accuracy, loss, gaps) = figure.subplots(1, 3, width_ratios=[3, 3, 2])
     for axis, metric in ((accuracy, "accuracy"), (loss, "loss")):
         curves = {
@@ -118,19 +118,30 @@ def plot_normalization_steps(gamma: float, beta: float, *, seed: int = 0) -> Fig
     layer.weight.fill_(gamma)
     layer.bias.fill_(beta)
     steps = {"as they come": raw, "standardized": normalized, r"$\gamma\,\hat{x} + \beta$": layer(raw)}
-    figure = Figure(figsize=(8, 3.2), layout='constrained')
+    figure = Figure(figsize=(8, 3.2), layout="constrained")
     axis = figure.subplots()
     bins = torch.linspace(-12, 12, 97).numpy()
     for colour, (name, values) in enumerate(steps.items()):
         saturated = saturated_fraction(nn.Sigmoid(), values)
-        axis.hist(values.flatten().numpy(), bins=bins, histtype="step", lw=2, ls="--" if colour == 2 else "-",
-                  color=f"C{colour}", label=f"{name}: {saturated:.0%} saturated")
+        axis.hist(
+            values.flatten().numpy(),
+            bins=bins,
+            histtype="step",
+            lw=2,
+            ls="--" if colour == 2 else "-",
+            color=f"C{colour}",
+            label=f"{name}: {saturated:.0%} saturated",
+        )
     curve = axis.twinx()
     x = torch.linspace(-12, 12, 241)
     curve.plot(x, torch.sigmoid(x), color="k", lw=1.5)
     curve.set(ylabel="sigmoid(x)", ylim=(-0.02, 1.02))
-    axis.set(xlabel="input x to the sigmoid", ylabel="samples in the batch", xlim=(-12, 12),
-             title=rf"Batch normalization of one unit, $\gamma$ = {gamma:g}, $\beta$ = {beta:g}")
+    axis.set(
+        xlabel="input x to the sigmoid",
+        ylabel="samples in the batch",
+        xlim=(-12, 12),
+        title=rf"Batch normalization of one unit, $\gamma$ = {gamma:g}, $\beta$ = {beta:g}",
+    )
     axis.legend(loc="upper left", fontsize=8)
     return figure
 
@@ -163,14 +174,18 @@ def plot_layer_statistics(runs: Sequence[Run]) -> Figure:
     Top: their mean. Bottom (log scale): their standard deviation across the images
     of the batch, per unit, averaged over the units (the diagnostics' `spread`).
     """
-    figure = Figure(figsize=(5 * len(runs), 5.5), layout='constrained')
-    axes = figure.subplots(2, len(runs), sharex=True, sharey='row', squeeze=False)
+    figure = Figure(figsize=(5 * len(runs), 5.5), layout="constrained")
+    axes = figure.subplots(2, len(runs), sharex=True, sharey="row", squeeze=False)
     for column, run in enumerate(runs):
         layers = len(run.monitor.latest) - 1  # the output layer has no activation
         for row, field in enumerate(("mean", "spread")):
             for k in range(layers):
-                axes[row, column].plot(run.monitor.series(field, layer=k), lw=1,
-                                       color=colormaps["viridis"](k / max(layers - 1, 1)), label=f"layer {k + 1}")
+                axes[row, column].plot(
+                    run.monitor.series(field, layer=k),
+                    lw=1,
+                    color=colormaps["viridis"](k / max(layers - 1, 1)),
+                    label=f"layer {k + 1}",
+                )
             axes[row, column].grid(alpha=0.3)
         axes[0, column].set_title(run.label)
         axes[1, column].set(xlabel="training step", yscale="log")

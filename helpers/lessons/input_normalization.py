@@ -89,8 +89,9 @@ def plot_outlier_effect(values: Tensor, outlier: float) -> Figure:
         if window[0] <= extreme <= window[1]:
             axes.axvline(extreme, color="C3", linestyle="--", label="the outlier")
         else:
-            axes.annotate(f"outlier at {extreme:.3g} \u2192", xy=(0.98, 0.9), xycoords="axes fraction",
-                          ha="right", color="C3")
+            axes.annotate(
+                f"outlier at {extreme:.3g} \u2192", xy=(0.98, 0.9), xycoords="axes fraction", ha="right", color="C3"
+            )
         axes.set(title=f"{name}: others in [{others.min():.3g}, {others.max():.3g}]", xlabel="value", ylabel="count")
         axes.title.set_fontsize(10)
     figure.axes[0].legend(fontsize=8, loc="upper center")

@@ -33,7 +33,9 @@ class FamilyResult:
     accuracy: float
 
 
-def small_cnn(channels: tuple[int, int] = (8, 16), classes: int = 10, image_size: int = IMAGE_SHAPE[0]) -> nn.Sequential:
+def small_cnn(
+    channels: tuple[int, int] = (8, 16), classes: int = 10, image_size: int = IMAGE_SHAPE[0]
+) -> nn.Sequential:
     """A two-block convolutional network for square one-channel images.
 
     Each block is a 3x3 convolution (no padding), a ReLU and 2x2 max pooling;
@@ -89,7 +91,9 @@ def summarize_layers(model: nn.Module, example: torch.Tensor) -> list[LayerSumma
     def record(name: str, module: nn.Module, _inputs, output: torch.Tensor) -> None:
         label = f"{name}: {type(module).__name__}"
         if not isinstance(output, torch.Tensor):
-            raise TypeError(f"layer {label} returned a {type(output).__name__}, not one tensor; summarize feed-forward models only")
+            raise TypeError(
+                f"layer {label} returned a {type(output).__name__}, not one tensor; summarize feed-forward models only"
+            )
         rows.append(LayerSummary(label, tuple(output.shape[1:]), count_parameters(module)))
 
     handles = [module.register_forward_hook(partial(record, name)) for name, module in leaves]
@@ -123,7 +127,7 @@ def plot_family_comparison(results: Mapping[str, FamilyResult]) -> Figure:
     parameters = [results[name].parameters for name in names]
     accuracy = [100 * results[name].accuracy for name in names]
     colours = [f"C{i}" for i in range(len(names))]
-    figure = Figure(figsize=(8, 3), layout='constrained')
+    figure = Figure(figsize=(8, 3), layout="constrained")
     (left, right) = figure.subplots(1, 2)
     panels = ((left, parameters, "learned parameters", "{:,.0f}"), (right, accuracy, "test accuracy (%)", "{:.1f}"))
     for axes, values, label, number in panels:
@@ -194,7 +198,7 @@ def plot_rnn_memory(inputs: torch.Tensor, recurrent_weight: float) -> Figure:
     influence = input_influence(rnn, sequence)
     steps = torch.arange(len(inputs)).numpy()
 
-    figure = Figure(figsize=(8, 3), layout='constrained')
+    figure = Figure(figsize=(8, 3), layout="constrained")
     (left, right) = figure.subplots(1, 2)
     left.bar(steps, inputs.numpy(), color="0.75", label="input $x_t$")
     left.plot(steps, torch.cumsum(inputs, 0).numpy(), "k--", lw=1, label="exact running sum")
@@ -225,7 +229,7 @@ def plot_attention_vs_recurrence(words: Sequence[str], weights: torch.Tensor) ->
     distance = (position[:, None] - position[None, :]).float()
     steps = distance.masked_fill(distance < 0, float("nan"))
 
-    figure = Figure(figsize=(9, 4.2), layout='constrained')
+    figure = Figure(figsize=(9, 4.2), layout="constrained")
     (left, right) = figure.subplots(1, 2)
     panels = (
         (left, steps.numpy(), "Greys", "RNN: steps from word j to word i", "steps"),

@@ -63,10 +63,12 @@ def plot_forward_collapse(depth: int = 5, span: float = 10.0) -> Figure:
     """Left: the output of 1..depth stacked sigmoids against the input. Right: the cobweb that explains it."""
     x = torch.linspace(-span, span, 401)
     stack, point = stack_activation("sigmoid", x, depth), sigmoid_fixed_point()
-    figure = Figure(figsize=(10, 3.6), layout='constrained')
+    figure = Figure(figsize=(10, 3.6), layout="constrained")
     (left, right) = figure.subplots(1, 2)
     for k in range(1, depth + 1):
-        left.plot(x, stack[k], color=colormaps["viridis"]((k - 1) / max(depth - 1, 1)), label=f"{k} layer{'s' * (k > 1)}")
+        left.plot(
+            x, stack[k], color=colormaps["viridis"]((k - 1) / max(depth - 1, 1)), label=f"{k} layer{'s' * (k > 1)}"
+        )
     left.axhline(point, color="k", ls=":", lw=1, label=f"fixed point {point:.3f}")
     left.set(xlabel="input x", ylabel="output", ylim=(-0.02, 1.02), title="Stacked sigmoids flatten every input")
     left.legend(fontsize="small", loc="lower right")
@@ -76,11 +78,21 @@ def plot_forward_collapse(depth: int = 5, span: float = 10.0) -> Figure:
     for start, color in ((-1.4, "C3"), (1.4, "C2")):
         v = stack_activation("sigmoid", torch.tensor(start), depth).numpy()
         # (v0, v0) -> (v0, v1) -> (v1, v1) -> (v1, v2) ...: up to the curve, across to the diagonal
-        right.plot(np.repeat(v[:-1], 2), np.concatenate([[v[0]], np.repeat(v[1:], 2)[:-1]]), color=color, lw=1,
-                   label=f"start at {start:g}")
+        right.plot(
+            np.repeat(v[:-1], 2),
+            np.concatenate([[v[0]], np.repeat(v[1:], 2)[:-1]]),
+            color=color,
+            lw=1,
+            label=f"start at {start:g}",
+        )
     right.plot(point, point, "ko", ms=5)
-    right.set(xlabel="input of a layer", ylabel="output of the layer", title="Each layer pulls values toward 0.659",
-              xlim=(-1.5, 1.5), ylim=(-0.1, 1.1))
+    right.set(
+        xlabel="input of a layer",
+        ylabel="output of the layer",
+        title="Each layer pulls values toward 0.659",
+        xlim=(-1.5, 1.5),
+        ylim=(-0.1, 1.1),
+    )
     right.legend(fontsize="small", loc="upper left")
     for axis in (left, right):
         axis.grid(alpha=0.3)
@@ -96,9 +108,14 @@ def plot_depth_distribution(activation: str, depth: int, span: float = 10.0) -> 
     figure.subplots_adjust(left=0.09, right=0.98, bottom=0.16, top=0.9)  # fixed margins: quicker than a layout engine
     for values, bins, color, label in ((x, 100, "lightgrey", "inputs"), (output, 400, "C0", f"after {depth} layers")):
         axis.hist(values, bins=bins, range=(-span, span), density=True, histtype="stepfilled", color=color, label=label)
-    axis.set(xlabel="value", ylabel="density (log)", yscale="log", ylim=(1e-3, 1e3),
-             title=f"{depth} stacked {get_activation(activation).title} layers: outputs span "
-                   f"[{output.min().item() + 0.0:.3g}, {output.max().item():.3g}]")
+    axis.set(
+        xlabel="value",
+        ylabel="density (log)",
+        yscale="log",
+        ylim=(1e-3, 1e3),
+        title=f"{depth} stacked {get_activation(activation).title} layers: outputs span "
+        f"[{output.min().item() + 0.0:.3g}, {output.max().item():.3g}]",
+    )
     axis.legend(loc="upper right")
     axis.grid(alpha=0.3)
     return figure
@@ -110,12 +127,15 @@ def plot_gradient_bound(max_depth: int = 12) -> Figure:
     depths = np.arange(1, max_depth + 1)
     x = torch.linspace(-10, 10, 4001)
     measured = [chain_slope(int(n), x).max().item() for n in depths]
-    figure = Figure(figsize=(6.5, 3.6), layout='constrained')
+    figure = Figure(figsize=(6.5, 3.6), layout="constrained")
     axis = figure.subplots()
     axis.semilogy(depths, SIGMOID_PEAK_SLOPE**depths, "k--", label="bound $0.25^n$")
     axis.semilogy(depths, measured, "o-", color="C3", label="measured: largest slope over $x \\in [-10, 10]$")
-    axis.set(xlabel="number of stacked sigmoids n", ylabel="slope reaching layer 1",
-             title="The gradient shrinks geometrically with depth")
+    axis.set(
+        xlabel="number of stacked sigmoids n",
+        ylabel="slope reaching layer 1",
+        title="The gradient shrinks geometrically with depth",
+    )
     axis.legend()
     axis.grid(alpha=0.3, which="both")
     return figure
@@ -188,7 +208,7 @@ def plot_deep_mlp_at_init(
 
 def plot_training(runs: Sequence[Run]) -> Figure:
     """Training loss and validation accuracy per epoch, and the first layer's gradient norm at every step."""
-    figure = Figure(figsize=(12, 3.5), layout='constrained')
+    figure = Figure(figsize=(12, 3.5), layout="constrained")
     (loss, accuracy, gradient) = figure.subplots(1, 3)
     for run in runs:
         epochs = range(1, run.history.epochs + 1)
@@ -206,7 +226,7 @@ def plot_training(runs: Sequence[Run]) -> Figure:
 
 
 def _plot_layers_over_steps(runs: Sequence[Run], field: str, ylabel: str, *, log: bool) -> Figure:
-    figure = Figure(figsize=(5 * len(runs), 3.5), layout='constrained')
+    figure = Figure(figsize=(5 * len(runs), 3.5), layout="constrained")
     axes = figure.subplots(1, len(runs), sharey=True, squeeze=False)
     for axis, run in zip(axes[0], runs):
         layers = len(run.monitor.latest)
