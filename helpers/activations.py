@@ -13,6 +13,7 @@ import difflib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from numbers import Real
 
 import matplotlib.pyplot as plt
 import torch
@@ -169,6 +170,8 @@ def torch_activation(name: str, alpha: float | None = None) -> nn.Module:
 
 def plot_activation(name: str, alpha: float | None = None, *, span: float = 5.0) -> Figure:
     """The activation and its derivative side by side; autograd's derivative dotted over the analytic one."""
+    if isinstance(span, bool) or not isinstance(span, Real) or not 0 < span < math.inf:
+        raise ValueError(f"span must be a positive number (the plot covers -span to span), got {span!r}")
     spec = get_activation(name)
     name, alpha = canonical_parameters(name, alpha)
     alpha = None if alpha is None else _resolve_alpha(spec, alpha)

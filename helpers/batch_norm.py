@@ -76,6 +76,11 @@ class BatchNorm(nn.Module):
             shape = tuple(x.shape) if torch.is_tensor(x) else type(x).__name__
             raise ValueError(f"BatchNorm expects a 2-D tensor (batch, {self.num_features}), got {shape}; "
                              "flatten images first, e.g. with nn.Flatten()")
+        if x.dtype != self.weight.dtype:
+            raise TypeError(f"BatchNorm's weights are {self.weight.dtype} but the input is {x.dtype}; convert it "
+                            f"first, e.g. x.float() (integer pixels: x.float() / 255), or the layer with .double()")
+        if len(x) == 0:
+            raise ValueError("BatchNorm got an empty batch (0 samples); pass at least one sample")
         if x.shape[1] != self.num_features:
             raise ValueError(f"BatchNorm was built for {self.num_features} features but got {x.shape[1]}; "
                              "num_features must equal the width of the layer before it")

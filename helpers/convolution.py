@@ -29,6 +29,9 @@ def _check_pair(image: torch.Tensor, kernel: torch.Tensor) -> None:
             f"image and kernel must both be 2-D (height, width), got shapes {tuple(image.shape)} and "
             f"{tuple(kernel.shape)}; take one channel, e.g. images[0, 0]"
         )
+    if 0 in kernel.shape or 0 in image.shape:
+        raise ValueError(f"image {tuple(image.shape)} and kernel {tuple(kernel.shape)} must both have at least one "
+                         "row and one column")
     if kernel.shape[0] > image.shape[0] or kernel.shape[1] > image.shape[1]:
         raise ValueError(
             f"kernel {tuple(kernel.shape)} does not fit inside image {tuple(image.shape)}; use a smaller kernel"

@@ -76,8 +76,9 @@ class Dropout(nn.Module):
 
 def dropout_mlp(p: float, *, hidden: int = 256, layers: int = 2) -> nn.Sequential:
     """An MNIST classifier: `layers` hidden ReLU layers of width `hidden`, each followed by `Dropout(p)`."""
-    if layers < 1 or hidden < 1:
-        raise ValueError(f"need at least one hidden layer of at least one unit, got layers={layers}, hidden={hidden}")
+    if any(isinstance(value, bool) or not isinstance(value, int) or value < 1 for value in (layers, hidden)):
+        raise ValueError(f"layers and hidden must be positive integers (at least one hidden layer of at least "
+                         f"one unit), got layers={layers!r}, hidden={hidden!r}")
     blocks: list[nn.Module] = [nn.Flatten()]
     width = 28 * 28
     for _ in range(layers):

@@ -26,6 +26,8 @@ class HiddenUnitTrace:
 
 def one_hidden_layer_mlp(activation: str, alpha: float | None = None, *, hidden: int = 64) -> nn.Sequential:
     """784 -> `hidden` -> 10, with PyTorch's module for `activation` in between."""
+    if isinstance(hidden, bool) or not isinstance(hidden, int) or hidden < 1:
+        raise ValueError(f"hidden must be a positive integer (the number of hidden units), got {hidden!r}")
     return nn.Sequential(nn.Linear(28 * 28, hidden), torch_activation(activation, alpha), nn.Linear(hidden, 10))
 
 

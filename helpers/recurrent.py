@@ -47,6 +47,8 @@ def unroll(rnn: nn.RNN, inputs: torch.Tensor, h0: torch.Tensor | None = None) ->
             f"inputs must have shape (steps, {rnn.input_size}), got {tuple(inputs.shape)}; "
             "a sequence of plain numbers x becomes x.unsqueeze(1)"
         )
+    if len(inputs) == 0:
+        raise ValueError("the sequence is empty (0 steps): an RNN needs at least one input step")
     state = inputs.new_zeros(rnn.hidden_size) if h0 is None else h0
     states = []
     for x_t in inputs:
@@ -96,6 +98,8 @@ def input_influence(rnn: nn.RNN, inputs: torch.Tensor) -> torch.Tensor:
     _check_rnn(rnn)
     if inputs.dim() != 2 or inputs.shape[1] != rnn.input_size:
         raise ValueError(f"inputs must have shape (steps, {rnn.input_size}), got {tuple(inputs.shape)}")
+    if len(inputs) == 0:
+        raise ValueError("the sequence is empty (0 steps): an RNN needs at least one input step")
     jacobian = torch.autograd.functional.jacobian(lambda x: rnn(x)[0][-1], inputs)  # (hidden, steps, input)
     return jacobian.square().sum(dim=(0, 2)).sqrt()
 

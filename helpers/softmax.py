@@ -53,6 +53,10 @@ def cross_entropy(logits: Tensor, targets: Tensor) -> Tensor:
 
 def plot_softmax(logits: Tensor, temperature: float = 1.0, *, class_names: list[str] | None = None) -> Figure:
     """Logits and their softmax probabilities side by side, with the sum and the argmax in the title."""
+    if logits.dim() != 1 or len(logits) == 0:
+        raise ValueError(f"logits must be a non-empty 1-D tensor, one score per class; got shape {tuple(logits.shape)}")
+    if class_names is not None and len(class_names) != len(logits):
+        raise ValueError(f"{len(class_names)} class names for {len(logits)} logits: give one name per class")
     probabilities = softmax(logits, temperature=temperature)
     values, probabilities = logits.tolist(), probabilities.tolist()
     names = class_names or [f"class {i}" for i in range(len(logits))]

@@ -109,3 +109,9 @@ def test_inactive_unit_fraction():
     assert inactive_unit_fraction(pre) == pytest.approx(3 / 4)
     with pytest.raises(ValueError, match=r"shape \(batch, units\)"):
         inactive_unit_fraction(torch.zeros(3))
+
+
+@pytest.mark.parametrize("span", [0, -2.0, float("inf"), float("nan"), "5"])
+def test_plot_activation_needs_a_positive_span(span):
+    with pytest.raises(ValueError, match="span must be a positive number"):
+        plot_activation("relu", span=span)

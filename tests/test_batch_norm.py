@@ -180,3 +180,17 @@ def test_accuracy_in_batches_train_mode_depends_on_batch_and_leaves_model_alone(
         accuracy_in_batches(model, images, labels, batch_size=1, train_mode=True)
     with pytest.raises(ValueError, match="as many labels as images"):
         accuracy_in_batches(model, images, labels[:3], batch_size=8, train_mode=False)
+
+
+@pytest.mark.parametrize("dtype", [torch.int64, torch.uint8, torch.float64])
+def test_batch_norm_names_an_input_of_the_wrong_number_type(dtype):
+    layer = BatchNorm(3)
+    with pytest.raises(TypeError, match=f"weights are torch.float32 but the input is {dtype}; convert it first"):
+        layer(torch.ones(4, 3, dtype=dtype))
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_batch_norm_rejects_an_empty_batch(training):
+    layer = BatchNorm(3).train(training)
+    with pytest.raises(ValueError, match=r"empty batch \(0 samples\)"):
+        layer(torch.ones(0, 3))

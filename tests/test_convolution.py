@@ -76,3 +76,9 @@ def test_draw_fills_the_feature_map_up_to_the_position(position):
 def test_draw_rejects_a_position_outside_the_feature_map():
     with pytest.raises(ValueError, match=r"position must lie in \[0, 36\)"):
         draw_sliding_filter(torch.rand(8, 8), FILTERS["blur"], 36)
+
+
+@pytest.mark.parametrize("kernel_shape", [(0, 0), (0, 3), (3, 0)])
+def test_an_empty_kernel_is_rejected(kernel_shape):
+    with pytest.raises(ValueError, match="must both have at least one row and one column"):
+        cross_correlate2d(torch.ones(5, 5), torch.ones(kernel_shape))

@@ -145,3 +145,9 @@ def test_plots_are_labelled():
     assert styles == [("C0", "--"), ("C0", "-"), ("C1", "--"), ("C1", "-")]
     assert "gap" in gaps.get_title()
     plt.close(figure)
+
+
+@pytest.mark.parametrize("hidden, layers", [(0, 2), (2.5, 2), (16, 0), (16, 1.0)])
+def test_dropout_mlp_needs_positive_whole_numbers(hidden, layers):
+    with pytest.raises(ValueError, match="layers and hidden must be positive integers"):
+        dropout_mlp(0.5, hidden=hidden, layers=layers)

@@ -43,3 +43,9 @@ def test_plot_traces_draws_one_line_per_run():
     traces = [track_hidden_units(name, train, test, epochs=1) for name in ["relu", "tanh"]]
     figure = plot_traces(traces, "two runs")
     assert [len(axis.lines) for axis in figure.axes] == [2, 3]  # right panel adds the chance line
+
+
+@pytest.mark.parametrize("hidden", [0, -3, 2.5, True])
+def test_the_hidden_layer_needs_a_positive_whole_number_of_units(hidden):
+    with pytest.raises(ValueError, match="hidden must be a positive integer"):
+        one_hidden_layer_mlp("relu", hidden=hidden)

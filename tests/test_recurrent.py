@@ -122,3 +122,10 @@ def test_draw_rnn_memory_shows_state_and_influence(weight):
 def test_draw_rnn_memory_rejects_unsuitable_inputs(inputs):
     with pytest.raises(ValueError, match="non-negative numbers that starts and ends with a positive one"):
         draw_rnn_memory(inputs, 0.5)
+
+
+def test_an_empty_sequence_is_rejected():
+    rnn = running_sum_rnn(0.5)
+    for run in (unroll, input_influence):
+        with pytest.raises(ValueError, match=r"the sequence is empty \(0 steps\)"):
+            run(rnn, torch.zeros(0, 1))
