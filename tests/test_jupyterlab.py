@@ -4,7 +4,8 @@ Every notebook is opened in a throw-away JupyterLab (`lab_server`) in Debian's
 headless Chromium, and all its cells run, with a bounded wait for the kernel, live:
 progress bars, live curves and widgets, and no saved models (a fresh artifacts
 folder), so training really runs. No cell may show an error and no widget may fail to
-display. The key printed results (printed text and Markdown tables, with durations
+display; before the run, stored explorers must show a note to run the cell instead of
+controls that cannot work. The key printed results (printed text and Markdown tables, with durations
 masked and progress lines left out) must equal those of a headless run of the same
 notebook on this machine: nbval's run in the same session (see the repository's
 conftest.py), so each notebook is executed headless only once. Against the stored
@@ -82,6 +83,7 @@ NOT_COMPARED = re.compile(r"epoch +\d+/\d+  train loss |Loaded the saved model |
                           r"The model saved in .* was trained differently|.* set aside as .*; training again\.$")
 DURATIONS = [(re.compile(r"\b\d+(\.\d+)? s\b"), "<seconds> s"),  # "prepared once in 0.1 s"
              (re.compile(r"\| [\d.]+ \| [\d,]+ \| [\d.]+x \|"), "| <s/epoch> | <images/s> | <speed-up> |")]
+UNTRUSTED_NOTE = "Run this cell to explore other values."  # shown by a stored explorer until its script runs
 LECTURE_TABLE = "| epoch | loss (lecture) | loss (this run) |"
 STABLE_EPOCHS = 5  # of the lecture's run, the same on every processor (later epochs move in the last digit)
 
@@ -191,6 +193,13 @@ def check_explorer(explorer: Locator, frames: dict[str, int], name: str) -> None
     assert image.evaluate(IMAGE_BYTES) != picture, f"{name}: moving control {index} did not change the picture"
 
 
+def check_stored_explorers_before_running(page: Page, count: int) -> None:
+    """Before anything runs (untrusted: JupyterLab strips scripts), each stored explorer shows its default
+    picture with a note to run the cell, and no control that could not work."""
+    expect(page.locator(".jp-Notebook").get_by_text(UNTRUSTED_NOTE)).to_have_count(count)
+    assert page.locator(".dlf-explorer select, .dlf-explorer input").count() == 0
+
+
 def key_results(cells: list[list[dict]]) -> dict[int, list[str]]:
     """Per code cell (numbered from 0), the printed lines and Markdown lines that a live run must repeat."""
     results = {}
@@ -250,6 +259,7 @@ def test_every_notebook_runs_live_in_jupyterlab_as_it_runs_headless(path, lab, p
     stored, saved = stored_explorers(path), path.read_bytes()
     headless = headless_outputs(path)  # before the live run: nbval's, or executed now
     open_notebook(page, lab, path)
+    check_stored_explorers_before_running(page, len(stored))
     run_all_cells(page, RUN_ALL_TIMEOUT_S)
     problems = problems_shown(page)
     assert not problems, "\n".join(problems)
