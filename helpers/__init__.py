@@ -13,6 +13,7 @@
 - `explorer`: interactive figures, live in JupyterLab and precomputed on the website.
 - `figures`, `seed_spread`: image grids; runs compared over seeds.
 - `progress`, `checkpoints`, `timing`: training progress, saved models, speed measurements.
+- `files`: `replace_atomically`, so that a file is replaced whole or not at all.
 
 `helpers.kernels`: the from-scratch maths the course teaches, checked against PyTorch.
 Each kernel is a bare public function whose body is the idea (`sigmoid`, `softmax`,

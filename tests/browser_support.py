@@ -1,4 +1,4 @@
-"""What the browser tests share: Debian's Chromium and the notebooks that hold explorers."""
+"""What the browser tests share: Debian's Chromium and the explorers stored in a notebook."""
 
 from __future__ import annotations
 
@@ -8,8 +8,6 @@ import shutil
 from pathlib import Path
 
 import nbformat
-
-from helpers.execute import notebook_paths
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -21,11 +19,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 _EXPLORER_DATA = re.compile(r'<script type="application/json" class="dlf-explorer-data">(.*?)</script>', re.S)
-
-
-def notebooks_with_explorers() -> list[Path]:
-    """The course's notebooks whose stored outputs hold at least one explorer."""
-    return [path for path in notebook_paths() if 'class=\\"dlf-explorer\\"' in path.read_text()]
 
 
 def stored_explorers(path: Path) -> list[dict]:

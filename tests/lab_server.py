@@ -124,13 +124,19 @@ def _stop(server: LabServer, grace: float) -> None:
 
 @contextmanager
 def running_jupyterlab(
-    root: Path, log: Path, *, startup_timeout: float = 120, grace: float = 10
+    root: Path, log: Path, *, env: dict[str, str] | None = None, startup_timeout: float = 120, grace: float = 10
 ) -> Iterator[LabServer]:
-    """Start JupyterLab serving `root`, logging to `log`; yield it ready, and stop it whatever happens."""
+    """Start JupyterLab serving `root`, logging to `log`; yield it ready, and stop it whatever happens.
+
+    `env` adds variables to the environment of the server and its kernels.
+    """
     with tempfile.TemporaryDirectory(prefix="dlf-jupyterlab-") as scratch:
         scratch = Path(scratch)
         _write_settings(scratch / "user-settings")
-        env = {key: value for key, value in os.environ.items() if key != HEADLESS_ENV_VAR}  # live widgets
+        env = {
+            **{key: value for key, value in os.environ.items() if key != HEADLESS_ENV_VAR},  # live widgets
+            **(env or {}),
+        }
         env.update(
             JUPYTER_CONFIG_DIR=str(scratch / "config"),
             JUPYTER_DATA_DIR=str(scratch / "data"),

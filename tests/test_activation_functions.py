@@ -49,3 +49,21 @@ def test_plot_activation_ignores_alpha_it_does_not_use():
 def test_plot_softmax_reports_sum_and_argmax():
     figure = plot_softmax(torch.tensor([0.0, 3.0, 1.0]), temperature=2.0)
     assert "sum = 1.000" in figure.axes[1].get_title() and "argmax = class 1" in figure.axes[1].get_title()
+
+
+@pytest.mark.parametrize("span", [0, -2.0, float("inf"), float("nan"), "5"])
+def test_plot_activation_needs_a_positive_span(span):
+    with pytest.raises(ValueError, match="span must be a positive number"):
+        plot_activation("relu", span=span)
+
+
+@pytest.mark.parametrize("names", [["a", "b"], ["a", "b", "c", "d"]])
+def test_plot_softmax_needs_one_class_name_per_logit(names):
+    with pytest.raises(ValueError, match=f"{len(names)} class names for 3 logits: give one name per class"):
+        plot_softmax(torch.tensor([1.0, 2.0, 0.5]), class_names=names)
+
+
+@pytest.mark.parametrize("logits", [torch.tensor([]), torch.ones(2, 3)])
+def test_plot_softmax_needs_a_non_empty_vector(logits):
+    with pytest.raises(ValueError, match="logits must be a non-empty 1-D tensor"):
+        plot_softmax(logits)

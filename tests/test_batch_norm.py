@@ -106,3 +106,17 @@ def test_bad_inputs_rejected():
     with pytest.raises(ValueError, match=r"at least 2 samples.*model.eval\(\)"):
         layer(torch.randn(1, 4))
     assert layer.eval()(torch.randn(1, 4)).shape == (1, 4)
+
+
+@pytest.mark.parametrize("dtype", [torch.int64, torch.uint8, torch.float64])
+def test_batch_norm_names_an_input_of_the_wrong_number_type(dtype):
+    layer = BatchNorm(3)
+    with pytest.raises(TypeError, match=f"weights are torch.float32 but the input is {dtype}; convert it first"):
+        layer(torch.ones(4, 3, dtype=dtype))
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_batch_norm_rejects_an_empty_batch(training):
+    layer = BatchNorm(3).train(training)
+    with pytest.raises(ValueError, match=r"empty batch \(0 samples\)"):
+        layer(torch.ones(0, 3))

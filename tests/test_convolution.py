@@ -54,3 +54,9 @@ def test_rejects_inputs_that_are_not_2d():
 def test_rejects_a_kernel_larger_than_the_image():
     with pytest.raises(ValueError, match="does not fit inside image"):
         cross_correlate2d(torch.rand(2, 5), torch.rand(3, 3))
+
+
+@pytest.mark.parametrize("kernel_shape", [(0, 0), (0, 3), (3, 0)])
+def test_an_empty_kernel_is_rejected(kernel_shape):
+    with pytest.raises(ValueError, match="must both have at least one row and one column"):
+        cross_correlate2d(torch.ones(5, 5), torch.ones(kernel_shape))

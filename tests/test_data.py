@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from torchvision import datasets
 
 from helpers.core.data import MNIST_FILES, MNISTDataError, balanced_subset, mnist, mnist_tensors, verify_mnist
 from helpers.core.paths import REPO_ROOT, data_dir
@@ -106,8 +107,37 @@ def test_class_too_small_is_rejected():
         balanced_subset(labels, 20)
 
 
-def test_extracted_sizes_are_the_real_ones(mnist_copy):
-    mnist(train=True, root=mnist_copy)
+def test_extracted_checksums_are_those_of_the_archives_contents(mnist_copy):
+    import gzip
+    import hashlib
+
+    for name, (_, sha256) in MNIST_FILES.items():
+        assert hashlib.sha256(gzip.decompress((mnist_copy / "MNIST" / "raw" / name).read_bytes())).hexdigest() == sha256
+
+
+def test_a_flipped_byte_in_an_extracted_file_is_detected_and_extracted_again(mnist_copy, capsys):
+    assert mnist(train=False, root=mnist_copy).targets.max() == 9
+    extracted = mnist_copy / "MNIST" / "raw" / "t10k-labels-idx1-ubyte"
+    content = bytearray(extracted.read_bytes())
+    content[8] ^= 0xFF  # the first test label, 7, becomes 248
+    extracted.write_bytes(bytes(content))
+    capsys.readouterr()
+    labels = mnist(train=False, root=mnist_copy).targets
+    assert labels[0] == 7 and labels.max() == 9
+    assert capsys.readouterr().out == (
+        "t10k-labels-idx1-ubyte differs from its verified archive (damaged); extracting it again.\n"
+    )
+
+
+def test_a_file_changed_while_torchvision_reads_it_is_an_error(mnist_copy, monkeypatch):
     mnist(train=False, root=mnist_copy)
-    for name, (_, size) in MNIST_FILES.items():
-        assert (mnist_copy / "MNIST" / "raw" / name.removesuffix(".gz")).stat().st_size == size
+    extracted = mnist_copy / "MNIST" / "raw" / "t10k-labels-idx1-ubyte"
+    original = datasets.MNIST.__init__
+
+    def read_then_damage(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        extracted.write_bytes(extracted.read_bytes()[:-1] + b"\xff")
+
+    monkeypatch.setattr(datasets.MNIST, "__init__", read_then_damage)
+    with pytest.raises(MNISTDataError, match="t10k-labels-idx1-ubyte changed while it was read"):
+        mnist(train=False, root=mnist_copy)

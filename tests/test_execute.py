@@ -58,3 +58,105 @@ def test_missing_notebook_is_a_usage_error(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main([str(tmp_path / "nope.ipynb")])
     assert "no notebook at" in capsys.readouterr().err
+
+
+def write_notebook(path, *sources):
+    nbformat.write(
+        new_notebook(
+            cells=[new_code_cell(source) for source in sources],
+            metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}},
+        ),
+        path,
+    )
+    return path
+
+
+@pytest.mark.slow  # starts Jupyter kernels
+def test_a_failing_notebook_is_one_line_the_others_still_run_and_the_exit_is_non_zero(tmp_path, capsys):
+    failing = write_notebook(tmp_path / "01-failing.ipynb", "x = 1", "def f():\n    return 1 / 0\nf()", "print(2)")
+    stored = failing.read_bytes()
+    passing = write_notebook(tmp_path / "02-passing.ipynb", "print('fine')")
+    assert main([str(failing), str(passing)]) == 1
+    out, err = capsys.readouterr()
+    assert out.splitlines() == [
+        f"executing {failing} ...",
+        "  FAILED: cell 1 raised ZeroDivisionError: division by zero (the notebook on disk is unchanged)",
+        f"executing {passing} ...",
+        out.splitlines()[3],
+    ]
+    assert out.splitlines()[3].startswith("  done in ")
+    assert err == f"1 of 2 notebooks failed: {failing}\n"
+    assert failing.read_bytes() == stored
+    assert nbformat.read(passing, as_version=4).cells[0].outputs[0].text == "fine\n"
+
+
+def test_a_file_that_is_not_a_notebook_is_a_usage_error(tmp_path, capsys):
+    path = tmp_path / "notes.txt"
+    path.write_text("some notes")
+    with pytest.raises(SystemExit) as exit_:
+        main([str(path)])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "is not a notebook: its name must end in .ipynb" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("", "is empty, not a notebook"),
+        ("{not json", "is not a valid notebook (NotJSONError)"),
+    ],
+)
+def test_an_empty_or_broken_notebook_is_a_usage_error(tmp_path, capsys, content, message):
+    path = tmp_path / "01-broken.ipynb"
+    path.write_text(content)
+    with pytest.raises(SystemExit):
+        main([str(path)])
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("timeout", ["0", "-5", "ten"])
+def test_timeout_must_be_a_positive_number_of_seconds(tmp_path, capsys, timeout):
+    path = write_notebook(tmp_path / "01-ok.ipynb", "1")
+    with pytest.raises(SystemExit):
+        main([str(path), "--timeout", timeout])
+    assert "--timeout: must be a" in capsys.readouterr().err
+
+
+def test_jupyterlab_duplicates_and_other_names_are_not_course_notebooks(tmp_path, monkeypatch):
+    import helpers.execute
+
+    for name in [
+        "01-first.ipynb",
+        "01-first-Copy1.ipynb",
+        "02-second-copy2.ipynb",
+        "Untitled.ipynb",
+        "3-short.ipynb",
+        "02-second.ipynb",
+        "notes.txt",
+    ]:
+        (tmp_path / name).write_text("{}")
+    monkeypatch.setattr(helpers.execute, "NOTEBOOK_DIR", tmp_path)
+    assert [path.name for path in notebook_paths()] == ["01-first.ipynb", "02-second.ipynb"]
+
+
+@pytest.mark.slow  # starts Jupyter kernels
+def test_an_interrupted_save_leaves_the_stored_notebook(tmp_path, monkeypatch):
+    import helpers.execute
+
+    path = write_notebook(tmp_path / "01-ok.ipynb", "print('new')")
+    stored = path.read_bytes()
+    real = helpers.execute.replace_atomically
+
+    def interrupted(target, write):
+        def write_half(stream):
+            stream.write(b'{"cells": [')
+            raise KeyboardInterrupt  # Ctrl-C or a kill while the file is written
+
+        return real(target, write_half)
+
+    monkeypatch.setattr(helpers.execute, "replace_atomically", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        helpers.execute.execute_notebook(path)
+    assert path.read_bytes() == stored

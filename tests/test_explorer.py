@@ -43,14 +43,14 @@ def test_live_widget_redraws_when_a_control_moves():
     import ipywidgets as widgets
 
     panel = explore(draw_line, CONTROLS, defaults={"slope": 0.0}).widget()
-    controls, image = panel.children
+    controls, image, error = panel.children
     slider, dropdown = controls.children
     assert isinstance(slider, widgets.SelectionSlider) and isinstance(dropdown, widgets.Dropdown)
     first = image.value
     slider.value = 2
     assert image.value != first
     dropdown.value = 1
-    assert image.value not in (first,)
+    assert image.value not in (first,) and error.value == ""
 
 
 def static_parts(html: str):
@@ -68,9 +68,36 @@ def test_static_html_holds_every_combination_and_starts_at_the_default():
     assert len(data["images"]) == 6
     assert base64.b64decode(first) == explorer.frame(slope=0.0, colour="blue")
     assert data["images"][data["frames"]["2,0"]] == base64.b64encode(explorer.frame(slope=2.0, colour="red")).decode()
-    html = explorer.static_html()
-    assert '<input type="range" min="0" max="2" step="1" value="1" data-dlf-control="slope"' in html
-    assert '<option value="1" selected>blue</option>' in html
+    assert '<input type="range" min="0" max="2" step="1" value="1" data-dlf-control="slope"' in data["controls"]
+    assert '<option value="1" selected>blue</option>' in data["controls"]
+
+
+def test_without_its_script_a_stored_explorer_shows_the_default_picture_and_says_to_run_the_cell():
+    explorer = explore(draw_line, CONTROLS, defaults={"slope": 2.0, "colour": "blue"}, labels={"slope": "Slope"})
+    untrusted = re.sub(r"<script.*?</script>", "", explorer.static_html(), flags=re.S)  # as JupyterLab shows it
+    assert not re.search(r"<(select|input|option)\b", untrusted), "a control that cannot work is shown"
+    picture = re.search(r'<img class="dlf-explorer-frame" [^>]*src="data:image/png;base64,([^"]+)"', untrusted)
+    assert base64.b64decode(picture.group(1)) == explorer.frame(slope=2.0, colour="blue")
+    assert "Showing Slope = 2, colour = blue. Run this cell to explore other values." in untrusted
+
+
+def failing_draw(slope: float, colour: str):
+    if slope > 0:
+        raise ValueError("slopes above zero are not drawn")
+    return draw_line(slope, colour)
+
+
+def test_a_live_drawing_error_is_shown_under_the_controls_without_a_stale_picture():
+    panel = explore(failing_draw, CONTROLS).widget()
+    controls, image, error = panel.children
+    slider = controls.children[0]
+    first = image.value
+    slider.value = 2  # slope 2.0: the drawing fails
+    assert image.layout.display == "none"
+    assert "Could not draw these values: ValueError: slopes above zero are not drawn" in error.value
+    slider.value = 1  # slope 0.0 draws again
+    assert image.layout.display is None and error.value == ""
+    assert image.value != first and image.value == explore(draw_line, CONTROLS).frame(slope=0.0)
 
 
 def test_key_draws_equivalent_combinations_once():

@@ -1,35 +1,45 @@
-"""The explorers work in JupyterLab as a student meets them: live widgets, in a real browser.
+"""Every notebook runs in JupyterLab as a student meets it, live, in a real browser, and shows what a headless run shows.
 
-Every notebook whose stored outputs hold an explorer is opened in a throw-away
-JupyterLab (`lab_server`) in Debian's headless Chromium. All cells run, with a
-bounded wait for the kernel. No cell may show an error and no widget may fail to
-display; every explorer must show its controls, and moving one of them must make
-the kernel redraw a different picture. The stored frames say which move changes
-the picture, so a control that some choices ignore is never the one tried.
-A screenshot per notebook goes to test-artifacts/jupyterlab/.
+Every notebook is opened in a throw-away JupyterLab (`lab_server`) in Debian's
+headless Chromium, and all its cells run, with a bounded wait for the kernel, live:
+progress bars, live curves and widgets, and no saved models (a fresh artifacts
+folder), so training really runs. No cell may show an error and no widget may fail to
+display; before the run, stored explorers must show a note to run the cell instead of
+controls that cannot work. The key printed results (printed text and Markdown tables, with durations
+masked and progress lines left out) must equal those of a headless run of the same
+notebook on this machine: nbval's run in the same session (see the repository's
+conftest.py), so each notebook is executed headless only once. Against the stored
+outputs only what holds on every processor is compared: the lecture's first epochs.
+Every explorer must show its controls, and moving one of them must make the kernel
+redraw a different picture. The stored frames say which move changes the picture,
+so a control that some choices ignore is never the one tried. A screenshot per
+notebook goes to test-artifacts/jupyterlab/.
 """
 
 from __future__ import annotations
 
+import re
+import tempfile
 import time
 from contextlib import suppress
 from pathlib import Path
 
 import nbformat
 import pytest
-from browser_support import notebooks_with_explorers, stored_explorers
+from browser_support import stored_explorers
 from lab_server import LabServer, running_jupyterlab
 from nbformat.v4 import new_code_cell, new_notebook
 from playwright.sync_api import Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from helpers.core.paths import REPO_ROOT
+from helpers.execute import notebook_paths
 
 pytestmark = pytest.mark.slow  # drives JupyterLab in a browser
 
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "jupyterlab"
 KERNEL_START_TIMEOUT_S = 120
-RUN_ALL_TIMEOUT_S = 240  # per notebook: a hung kernel fails the test instead of hanging CI
+RUN_ALL_TIMEOUT_S = 480  # per notebook (07 trains for a minute): a hung kernel fails the test instead of hanging CI
 REDRAW_TIMEOUT_S = 30
 LIVE_EXPLORER = ".widget-vbox:has(> .widget-hbox):has(> img.widget-image)"
 CONTROLS = ".widget-dropdown select, .widget-hslider .noUi-handle"
@@ -68,13 +78,38 @@ IMAGE_BYTES = """async image => {
 }"""
 POSITION = """control => control.tagName === 'SELECT' ? [control.selectedIndex, control.options.length]
   : [Number(control.getAttribute('aria-valuenow')), Number(control.getAttribute('aria-valuemax')) + 1]"""
+CODE_CELL_OUTPUTS = """() => {
+  const cells = window.jupyterapp.shell.currentWidget.content.model.cells, outputs = [];
+  for (let i = 0; i < cells.length; i++)
+    if (cells.get(i).type === 'code') outputs.push(cells.get(i).outputs.toJSON());
+  return outputs;
+}"""
+# Printed lines that differ between a live and a headless run by design: per-epoch progress (text when
+# headless, progress bars live) and whether a saved model was reused (live runs start with no saved models).
+NOT_COMPARED = re.compile(
+    r"epoch +\d+/\d+  train loss |Loaded the saved model |Saved the trained model |"
+    r"The model saved in .* was trained differently|.* set aside as .*; training again\.$"
+)
+DURATIONS = [
+    (re.compile(r"\b\d+(\.\d+)? s\b"), "<seconds> s"),  # "prepared once in 0.1 s"
+    (re.compile(r"\| [\d.]+ \| [\d,]+ \| [\d.]+x \|"), "| <s/epoch> | <images/s> | <speed-up> |"),
+]
+UNTRUSTED_NOTE = "Run this cell to explore other values."  # shown by a stored explorer until its script runs
+LECTURE_TABLE = "| epoch | loss (lecture) | loss (this run) |"
+STABLE_EPOCHS = 5  # of the lecture's run, the same on every processor (later epochs move in the last digit)
 
 
 @pytest.fixture(scope="module")
 def lab(browser):
-    """A JupyterLab serving the repository; started after the browser, so a missing Chromium skips first."""
-    with running_jupyterlab(REPO_ROOT, ARTIFACTS / "jupyterlab.log") as server:
-        yield server
+    """A JupyterLab serving the repository, with an empty artifacts folder so that notebooks train live.
+
+    Started after the browser, so a missing Chromium skips first.
+    """
+    with tempfile.TemporaryDirectory(prefix="dlf-live-artifacts-") as artifacts:
+        with running_jupyterlab(
+            REPO_ROOT, ARTIFACTS / "jupyterlab.log", env={"DLF_ARTIFACTS_DIR": artifacts}
+        ) as server:
+            yield server
 
 
 @pytest.fixture
@@ -175,13 +210,94 @@ def check_explorer(explorer: Locator, frames: dict[str, int], name: str) -> None
     assert image.evaluate(IMAGE_BYTES) != picture, f"{name}: moving control {index} did not change the picture"
 
 
-@pytest.mark.parametrize("path", notebooks_with_explorers(), ids=lambda p: p.name)
-def test_explorers_work_live_in_jupyterlab(path, lab, page):
+def check_stored_explorers_before_running(page: Page, count: int) -> None:
+    """Before anything runs (untrusted: JupyterLab strips scripts), each stored explorer shows its default
+    picture with a note to run the cell, and no control that could not work."""
+    expect(page.locator(".jp-Notebook").get_by_text(UNTRUSTED_NOTE)).to_have_count(count)
+    assert page.locator(".dlf-explorer select, .dlf-explorer input").count() == 0
+
+
+def key_results(cells: list[list[dict]]) -> dict[int, list[str]]:
+    """Per code cell (numbered from 0), the printed lines and Markdown lines that a live run must repeat."""
+    results = {}
+    for number, outputs in enumerate(cells):
+        lines = []
+        for output in outputs:
+            if output.get("output_type") == "stream" and output.get("name") == "stdout":
+                text = output["text"]
+            elif "text/markdown" in output.get("data", {}):
+                text = output["data"]["text/markdown"]
+            else:
+                continue
+            for line in ("".join(text) if isinstance(text, list) else text).splitlines():
+                if line.strip() and not NOT_COMPARED.match(line):
+                    for pattern, mask in DURATIONS:
+                        line = pattern.sub(mask, line)
+                    lines.append(line)
+        if lines:
+            results[number] = lines
+    return results
+
+
+def lecture_epochs(cells: list[list[dict]]) -> list[str]:
+    """The first `STABLE_EPOCHS` rows of every lecture comparison table in these outputs."""
+    rows = []
+    for lines in key_results(cells).values():
+        for start in (i for i, line in enumerate(lines) if line.startswith(LECTURE_TABLE)):
+            rows += lines[start + 2 : start + 2 + STABLE_EPOCHS]
+    return rows
+
+
+def test_key_results_leave_out_progress_and_durations_only():
+    cells = [
+        [
+            {
+                "output_type": "stream",
+                "name": "stdout",
+                "text": "epoch  1/20  train loss 0.3272 accuracy 0.9175  (0.9 s)\nSaved the trained model to x.\n",
+            }
+        ],
+        [
+            {"output_type": "stream", "name": "stdout", "text": ["prepared once in 0.1 s\n", "accuracy 0.9761\n"]},
+            {"output_type": "display_data", "data": {"text/markdown": "| a | 2 | 4.29 | 13,987 | 1.0x | 0.9677 |"}},
+            {"output_type": "stream", "name": "stderr", "text": "a warning\n"},
+        ],
+    ]
+    assert key_results(cells) == {
+        1: [
+            "prepared once in <seconds> s",
+            "accuracy 0.9761",
+            "| a | 2 | <s/epoch> | <images/s> | <speed-up> | 0.9677 |",
+        ]
+    }
+    table = [LECTURE_TABLE + " accuracy |", "|---:|"] + [f"| {i} | 0.1 | 0.1 | 0.9 | 0.9 |" for i in range(1, 8)]
+    assert (
+        lecture_epochs([[{"output_type": "display_data", "data": {"text/markdown": "\n".join(table)}}]]) == table[2:7]
+    )
+
+
+def check_same_results(live: list[list[dict]], headless: list[list[dict]], stored: list[list[dict]]) -> None:
+    """The live run printed what the headless run printed, and the lecture's first epochs as stored."""
+    live_results, headless_results = key_results(live), key_results(headless)
+    for number in sorted(set(live_results) | set(headless_results)):
+        assert live_results.get(number) == headless_results.get(number), (
+            f"code cell {number} shows different results live (in JupyterLab) than headless:\n"
+            f"live:     {live_results.get(number)}\nheadless: {headless_results.get(number)}"
+        )
+    assert lecture_epochs(live) == lecture_epochs(stored), "the lecture's first epochs differ from the stored ones"
+
+
+@pytest.mark.parametrize("path", notebook_paths(), ids=lambda p: p.name)
+def test_every_notebook_runs_live_in_jupyterlab_as_it_runs_headless(path, lab, page, headless_outputs):
     stored, saved = stored_explorers(path), path.read_bytes()
+    headless = headless_outputs(path)  # before the live run: nbval's, or executed now
     open_notebook(page, lab, path)
+    check_stored_explorers_before_running(page, len(stored))
     run_all_cells(page, RUN_ALL_TIMEOUT_S)
     problems = problems_shown(page)
     assert not problems, "\n".join(problems)
+    stored_outputs = [cell.outputs for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "code"]
+    check_same_results(page.evaluate(CODE_CELL_OUTPUTS), headless, stored_outputs)
     explorers = page.locator(LIVE_EXPLORER)
     assert explorers.count() == len(stored), (
         f"{explorers.count()} explorers run live but {len(stored)} are stored; "
@@ -189,7 +305,8 @@ def test_explorers_work_live_in_jupyterlab(path, lab, page):
     )
     for index, frames in enumerate(table["frames"] for table in stored):
         check_explorer(explorers.nth(index), frames, f"explorer {index} of {path.name}")
-    explorers.first.evaluate("element => element.scrollIntoView({block: 'center'})")
+    if stored:
+        explorers.first.evaluate("element => element.scrollIntoView({block: 'center'})")
     page.screenshot(path=str(ARTIFACTS / f"{path.stem}.png"))
     assert page.script_errors == []
     assert path.read_bytes() == saved, "JupyterLab changed the notebook on disk; it must never save it"

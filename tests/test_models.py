@@ -123,3 +123,9 @@ def test_bad_arguments_are_rejected():
         mlp([784, 16, 10], "sigmoids")
     with pytest.raises(ValueError, match="unknown init 'he'; choose one of default, xavier, kaiming"):
         mlp([784, 16, 10], "relu", init="he")
+
+
+@pytest.mark.parametrize("hidden", [0, -3, 2.5, True])
+def test_a_hidden_layer_needs_a_positive_whole_number_of_units(hidden):
+    with pytest.raises(ValueError, match=r"sizes\[1\] must be a positive integer \(a number of units\)"):
+        mlp([784, hidden, 10])

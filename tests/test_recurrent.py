@@ -96,3 +96,10 @@ def test_wrong_shapes_are_rejected():
         rnn_step(rnn, torch.rand(2), torch.rand(2))
     with pytest.raises(ValueError, match=r"inputs must have shape \(steps, 2\)"):
         input_influence(rnn, torch.rand(4, 3))
+
+
+def test_an_empty_sequence_is_rejected():
+    rnn = running_sum_rnn(0.5)
+    for run in (unroll, input_influence):
+        with pytest.raises(ValueError, match=r"the sequence is empty \(0 steps\)"):
+            run(rnn, torch.zeros(0, 1))

@@ -4,6 +4,7 @@ import pytest
 import torch
 from torch import nn
 
+from helpers.core.progress import TrainingProgress
 from helpers.core.training import (
     Evaluation,
     History,
@@ -130,6 +131,11 @@ def test_run_epochs_records_training_then_validation_then_reports():
     assert history.train_loss == [1.0, 0.5, 1 / 3] and history.val_accuracy == [0.25] * 3
     with pytest.raises(ValueError, match="epochs must be at least 1"):
         run_epochs(lambda epoch: Evaluation(0.0, 0.0), 0)
+
+
+def test_the_training_loop_refuses_a_progress_display_made_for_other_epochs():
+    with pytest.raises(ValueError, match="made for 20 epochs but training runs 3: give both the same number"):
+        run_epochs(lambda epoch: Evaluation(1.0, 0.5), 3, on_epoch=TrainingProgress(epochs=20))
 
 
 def test_evaluate_in_train_mode_uses_batch_statistics():

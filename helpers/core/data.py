@@ -1,8 +1,10 @@
 """The offline copy of MNIST in `data/MNIST/raw/`, verified before use.
 
-Every file is checked against its SHA-256 sum, so a missing or damaged file
-fails early with a message that names it and says how to restore it, instead
-of torchvision trying (and failing) to download it.
+Every file that is read is checked against its SHA-256 sum: the committed `.gz`
+archives, and the files torchvision extracts from them (git-ignored). A missing
+or damaged archive fails early with a message that names it and says how to
+restore it, instead of torchvision trying (and failing) to download it; a
+damaged extracted file is removed and extracted again from its verified archive.
 """
 
 from __future__ import annotations
@@ -15,23 +17,23 @@ from torchvision import datasets
 
 from helpers.core.paths import data_dir
 
-# name -> (sha256 of the .gz archive, size in bytes once extracted)
+# archive name -> (sha256 of the .gz archive, sha256 of the file extracted from it)
 MNIST_FILES = {
     "train-images-idx3-ubyte.gz": (
         "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
-        47_040_016,
+        "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
     ),
     "train-labels-idx1-ubyte.gz": (
         "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
-        60_008,
+        "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
     ),
     "t10k-images-idx3-ubyte.gz": (
         "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
-        7_840_016,
+        "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
     ),
     "t10k-labels-idx1-ubyte.gz": (
         "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
-        10_008,
+        "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
     ),
 }
 
@@ -45,12 +47,20 @@ class MNISTDataError(FileNotFoundError):
     """An MNIST file is missing or does not match its checksum."""
 
 
+# (path, size, modification time) -> sha256: each file is hashed once per process while it is unchanged
+_hashes: dict[tuple[str, int, int], str] = {}
+
+
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    status = path.stat()
+    key = (str(path.resolve()), status.st_size, status.st_mtime_ns)
+    if key not in _hashes:
+        digest = hashlib.sha256()
+        with path.open("rb") as stream:
+            for block in iter(lambda: stream.read(1 << 20), b""):
+                digest.update(block)
+        _hashes[key] = digest.hexdigest()
+    return _hashes[key]
 
 
 def _restore_hint(path: Path) -> str:
@@ -62,15 +72,16 @@ def _restore_hint(path: Path) -> str:
 
 
 def verify_mnist(root: str | Path | None = None) -> Path:
-    """Check the four MNIST archives under `<root>/MNIST/raw/` and return `root`.
+    """Check the four MNIST archives under `<root>/MNIST/raw/` and the files extracted from them; return `root`.
 
-    Raises `MNISTDataError` naming the first file that is missing or whose
-    SHA-256 differs from the original. Extracted files of the wrong size (an
-    interrupted extraction) are removed so that torchvision extracts them again.
+    Raises `MNISTDataError` naming the first archive that is missing or whose
+    SHA-256 differs from the original. An extracted file that differs from what
+    its archive holds (a damaged or interrupted extraction) is removed, with a
+    one-line note, so that torchvision extracts it again.
     """
     root = Path(root) if root is not None else data_dir()
     raw = root / "MNIST" / "raw"
-    for name, (sha256, extracted_size) in MNIST_FILES.items():
+    for name, (sha256, extracted_sha256) in MNIST_FILES.items():
         archive = raw / name
         if not archive.is_file():
             raise MNISTDataError(f"MNIST file missing: {archive}. {_restore_hint(archive)}")
@@ -80,19 +91,35 @@ def verify_mnist(root: str | Path | None = None) -> Path:
                 f"MNIST file corrupt: {archive} has SHA-256 {actual}, expected {sha256}. {_restore_hint(archive)}"
             )
         extracted = raw / name.removesuffix(".gz")
-        if extracted.exists() and extracted.stat().st_size != extracted_size:
+        if extracted.exists() and _sha256(extracted) != extracted_sha256:
+            print(f"{extracted.name} differs from its verified archive (damaged); extracting it again.")
             extracted.unlink()
     return root
+
+
+def _check_extracted(root: Path) -> None:
+    """Every extracted file now present holds exactly what its verified archive holds."""
+    raw = root / "MNIST" / "raw"
+    for name, (_, extracted_sha256) in MNIST_FILES.items():
+        extracted = raw / name.removesuffix(".gz")
+        if extracted.exists() and _sha256(extracted) != extracted_sha256:
+            raise MNISTDataError(
+                f"MNIST file {extracted} changed while it was read, or was extracted wrongly: "
+                "delete it and run again (it is extracted afresh from the verified archive)."
+            )
 
 
 def mnist(train: bool = True, transform=None, root: str | Path | None = None) -> datasets.MNIST:
     """`torchvision.datasets.MNIST` read from the verified offline copy.
 
     `download=True` is passed as usual: with the archives in place torchvision
-    only checks their MD5 and extracts them, without touching the network.
+    only checks their MD5 and extracts them, without touching the network. The
+    extracted files it reads are checked against their SHA-256 sums too.
     """
     root = verify_mnist(root)
-    return datasets.MNIST(root=str(root), train=train, transform=transform, download=True)
+    dataset = datasets.MNIST(root=str(root), train=train, transform=transform, download=True)
+    _check_extracted(root)  # what torchvision has just read (and perhaps extracted) is the original
+    return dataset
 
 
 def mnist_tensors(

@@ -6,7 +6,14 @@ the figure in the kernel. When a notebook is executed headless for the website
 every combination of control values is drawn once and stored in the output as
 a small self-contained HTML page: plain `<input>`/`<select>` controls and a few
 lines of JavaScript swap between precomputed frames, so the reader can still
-explore with no kernel and no network.
+explore with no kernel and no network. The controls are put in place by that
+script: where it does not run (JupyterLab strips scripts from a notebook that
+has not been run), the default picture is shown with the values it was drawn
+for and a note to run the cell, never a control that does not work.
+
+Live, a drawing that fails for some control values shows its error under the
+controls, in place of the picture, until the controls are moved to values
+that draw.
 """
 
 from __future__ import annotations
@@ -158,13 +165,25 @@ class Explorer:
                 )
             )
         image = widgets.Image(value=self._png(tuple(c.default for c in self.controls)), format="png")
+        error = widgets.HTML(value="")
 
         def redraw(_change=None):
-            image.value = self._png(tuple(w.value for w in inputs))
+            try:
+                png = self._png(tuple(w.value for w in inputs))
+            except Exception as failure:  # shown beside the controls, not only in JupyterLab's log
+                image.layout.display = "none"  # never a picture drawn for other values
+                error.value = (
+                    f'<pre style="color: #b00020; white-space: pre-wrap">Could not draw these values: '
+                    f"{type(failure).__name__}: {html.escape(str(failure))}</pre>"
+                )
+                return
+            image.value = png
+            image.layout.display = None
+            error.value = ""
 
         for w in inputs:
             w.observe(redraw, names="value")
-        return widgets.VBox([widgets.HBox(inputs, layout={"flex_flow": "row wrap"}), image])
+        return widgets.VBox([widgets.HBox(inputs, layout={"flex_flow": "row wrap"}), image, error])
 
     # -- static: precomputed frames ------------------------------------------------------
     def static_html(self) -> str:
@@ -186,10 +205,12 @@ class Explorer:
             frames[",".join(map(str, indices))] = seen[png]
         default_key = ",".join(str(c.default) for c in self.controls)
         uid = "dlf-explorer-" + hashlib.sha1("".join(images).encode()).hexdigest()[:12]
-        data = json.dumps({"images": images, "frames": frames}).replace("<", "\\u003c")
+        controls = "\n".join(self._static_control(c) for c in self.controls)
+        data = json.dumps({"images": images, "frames": frames, "controls": controls}).replace("<", "\\u003c")
+        shown = ", ".join(f"{c.label} = {_format_value(c.values[c.default])}" for c in self.controls)
         return _STATIC_TEMPLATE.format(
             uid=uid,
-            controls="\n".join(self._static_control(c) for c in self.controls),
+            note=html.escape(f"Showing {shown}. Run this cell to explore other values."),
             first=images[frames[default_key]],
             alt=html.escape(self.description or f"Figure drawn by {self.draw.__name__}"),
             data=data,
@@ -228,9 +249,7 @@ _STATIC_TEMPLATE = """\
 #{uid} output {{ display: inline-block; min-width: 3em; font-variant-numeric: tabular-nums; }}
 #{uid} img {{ max-width: 100%; height: auto; }}
 </style>
-<form class="dlf-explorer-controls" onsubmit="return false">
-{controls}
-</form>
+<form class="dlf-explorer-controls" onsubmit="return false"><p class="dlf-explorer-note">{note}</p></form>
 <img class="dlf-explorer-frame" alt="{alt}" src="data:image/png;base64,{first}">
 <script type="application/json" class="dlf-explorer-data">{data}</script>
 <script>
@@ -238,6 +257,7 @@ _STATIC_TEMPLATE = """\
   var root = document.getElementById("{uid}");
   var data = JSON.parse(root.querySelector("script.dlf-explorer-data").textContent);
   var image = root.querySelector("img.dlf-explorer-frame");
+  root.querySelector("form.dlf-explorer-controls").innerHTML = data.controls;  // replaces the note
   var inputs = Array.prototype.slice.call(root.querySelectorAll("[data-dlf-control]"));
   function update() {{
     inputs.forEach(function (input) {{

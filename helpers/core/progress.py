@@ -9,7 +9,7 @@ and `fit_in_loader_order`, and its `batches` method as `batches` to
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sized
 
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
@@ -90,12 +90,24 @@ class TrainingProgress:
         self._display = None
 
     def batches(self, batches: Iterable, epoch: int) -> Iterable:
-        """`batches` wrapped in a progress bar for this epoch in JupyterLab; unchanged when headless."""
+        """`batches` with a progress bar for this epoch in JupyterLab; unchanged when headless.
+
+        The bar only counts the batches as the loop takes them: it never starts
+        iterating `batches` itself, so a shuffling `DataLoader` draws its order
+        from PyTorch's random state exactly when, and as often as, it would without it.
+        """
         if not self.live:
             return batches
+        return self._counted(batches, epoch)
+
+    def _counted(self, batches: Iterable, epoch: int) -> Iterator:
         from tqdm.auto import tqdm
 
-        return tqdm(batches, desc=f"epoch {epoch}/{self.epochs}", unit="batch", leave=False)
+        total = len(batches) if isinstance(batches, Sized) else None
+        with tqdm(total=total, desc=f"epoch {epoch}/{self.epochs}", unit="batch", leave=False) as bar:
+            for batch in batches:
+                yield batch
+                bar.update(1)
 
     def __call__(self, epoch: int, history: History) -> None:
         now = time.perf_counter()

@@ -166,10 +166,18 @@ def run_epochs(
 
     For epochs 1 to `epochs`: `train_one_epoch(epoch)` returns the epoch's
     `Evaluation`, `validate()` (if given) that on held-out data, and then
-    `on_epoch(epoch, history)` is called, for progress output or live plots.
+    `on_epoch(epoch, history)` is called, for progress output or live plots. An
+    `on_epoch` that announces how many epochs it shows (an `epochs` attribute,
+    as `helpers.core.progress.TrainingProgress` has) must agree with `epochs`.
     """
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, got {epochs}")
+    shown = getattr(on_epoch, "epochs", None)
+    if shown is not None and shown != epochs:
+        raise ValueError(
+            f"the progress display was made for {shown} epochs but training runs {epochs}: "
+            "give both the same number, for example one variable passed to each"
+        )
     history = History()
     for epoch in range(1, epochs + 1):
         trained = train_one_epoch(epoch)

@@ -70,6 +70,13 @@ class BatchNorm(nn.Module):
                 f"BatchNorm expects a 2-D tensor (batch, {self.num_features}), got {shape}; "
                 "flatten images first, e.g. with nn.Flatten()"
             )
+        if x.dtype != self.weight.dtype:
+            raise TypeError(
+                f"BatchNorm's weights are {self.weight.dtype} but the input is {x.dtype}; convert it "
+                f"first, e.g. x.float() (integer pixels: x.float() / 255), or the layer with .double()"
+            )
+        if len(x) == 0:
+            raise ValueError("BatchNorm got an empty batch (0 samples); pass at least one sample")
         if x.shape[1] != self.num_features:
             raise ValueError(
                 f"BatchNorm was built for {self.num_features} features but got {x.shape[1]}; "

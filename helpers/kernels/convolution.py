@@ -21,11 +21,15 @@ FILTERS: dict[str, torch.Tensor] = {
 
 
 def check_image_and_kernel(image: torch.Tensor, kernel: torch.Tensor, **_) -> None:
-    """Both 2-D, and the kernel no larger than the image."""
+    """Both 2-D and not empty, and the kernel no larger than the image."""
     if image.dim() != 2 or kernel.dim() != 2:
         raise ValueError(
             f"image and kernel must both be 2-D (height, width), got shapes {tuple(image.shape)} and "
             f"{tuple(kernel.shape)}; take one channel, e.g. images[0, 0]"
+        )
+    if 0 in kernel.shape or 0 in image.shape:
+        raise ValueError(
+            f"image {tuple(image.shape)} and kernel {tuple(kernel.shape)} must both have at least one row and one column"
         )
     if kernel.shape[0] > image.shape[0] or kernel.shape[1] > image.shape[1]:
         raise ValueError(

@@ -36,12 +36,14 @@ def check_step(rnn: nn.RNN, x_t: torch.Tensor, h_prev: torch.Tensor) -> None:
 
 
 def check_sequence(rnn: nn.RNN, inputs: torch.Tensor, **_) -> None:
-    """A sequence of shape (steps, input_size)."""
+    """A non-empty sequence of shape (steps, input_size)."""
     if inputs.dim() != 2 or inputs.shape[1] != rnn.input_size:
         raise ValueError(
             f"inputs must have shape (steps, {rnn.input_size}), got {tuple(inputs.shape)}; "
             "a sequence of plain numbers x becomes x.unsqueeze(1)"
         )
+    if len(inputs) == 0:
+        raise ValueError("the sequence is empty (0 steps): an RNN needs at least one input step")
 
 
 @checked(check_rnn, check_step)

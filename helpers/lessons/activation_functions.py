@@ -7,7 +7,9 @@ while it trains; the `plot_*` functions draw the kernels of
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from numbers import Real
 
 import torch
 from matplotlib.figure import Figure
@@ -103,6 +105,8 @@ def plot_traces(traces: list[HiddenUnitTrace], title: str) -> Figure:
 
 def plot_activation(name: str, alpha: float | None = None, *, span: float = 5.0) -> Figure:
     """The activation and its derivative side by side; autograd's derivative dotted over the analytic one."""
+    if isinstance(span, bool) or not isinstance(span, Real) or not 0 < span < math.inf:
+        raise ValueError(f"span must be a positive number (the plot covers -span to span), got {span!r}")
     spec = get_activation(name)
     name, alpha = canonical_parameters(name, alpha)
     alpha = None if alpha is None else resolve_alpha(spec, alpha)
@@ -126,6 +130,10 @@ def plot_activation(name: str, alpha: float | None = None, *, span: float = 5.0)
 
 def plot_softmax(logits: Tensor, temperature: float = 1.0, *, class_names: list[str] | None = None) -> Figure:
     """Logits and their softmax probabilities side by side, with the sum and the argmax in the title."""
+    if logits.dim() != 1 or len(logits) == 0:
+        raise ValueError(f"logits must be a non-empty 1-D tensor, one score per class; got shape {tuple(logits.shape)}")
+    if class_names is not None and len(class_names) != len(logits):
+        raise ValueError(f"{len(class_names)} class names for {len(logits)} logits: give one name per class")
     probabilities = softmax(logits, temperature=temperature)
     values, probabilities = logits.tolist(), probabilities.tolist()
     names = class_names or [f"class {i}" for i in range(len(logits))]
