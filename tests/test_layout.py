@@ -102,7 +102,8 @@ def test_helpers_draw_on_figures_they_return_never_on_pyplot_state():
 def test_notebook_cells_show_figures_by_ending_with_them():
     for path in notebook_paths():
         cells = [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
-        assert cells[0].source.startswith("%matplotlib inline\n"), f"{path.name}: first code cell"
+        setup = [line for line in cells[0].source.splitlines() if not line.startswith("#|")]  # after Quarto options
+        assert setup[:1] == ["%matplotlib inline"], f"{path.name}: first code cell"
         for cell in cells:
             assert "plt." not in cell.source, f"{path.name}: draw on a Figure, not with pyplot"
             last = cell.source.rstrip().splitlines()[-1]

@@ -247,6 +247,7 @@ def wrong_explorer_frames(opened: Visit) -> list[str]:
     return problems
 
 
+@pytest.mark.slow  # renders the website with Quarto and drives it in a browser
 @pytest.mark.parametrize("page", PAGES)
 def test_page_on_a_desktop(visit, site_url, page):
     """Self-contained, error-free, typeset, within its column, accessible; explorers, solutions, links."""
@@ -264,6 +265,7 @@ def test_page_on_a_desktop(visit, site_url, page):
     assert problems == [], f"{page} at {DESKTOP['width']} px:\n" + "\n".join(problems)
 
 
+@pytest.mark.slow  # renders the website with Quarto and drives it in a browser
 @pytest.mark.parametrize("page", PAGES)
 def test_page_on_a_phone(visit, page):
     """At 390 px the page does not scroll sideways and nothing sticks out of its column."""
@@ -280,6 +282,7 @@ def notebook_title(path: Path) -> str:
     return yaml.safe_load(front_matter)["title"]
 
 
+@pytest.mark.slow  # renders the website with Quarto and drives it in a browser
 def test_search_finds_each_page_by_its_title(visit):
     opened = visit("index.html")
     titles = {f"notebooks/{path.stem}.html": notebook_title(path) for path in notebook_paths()}
