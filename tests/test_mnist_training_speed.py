@@ -32,4 +32,18 @@ def test_epochs_must_be_positive(capsys):
 
 def test_defaults_are_the_lectures_twenty_epochs_on_the_cpu_when_asked():
     args = benchmark.parse_args(["--device", "cpu"])
-    assert args.epochs == 20 and args.device.type == "cpu"
+    assert args.epochs == 20 and args.device.type == "cpu" and args.devices == [args.device]
+    assert args.threads is None  # PyTorch's own thread count unless asked
+
+
+def test_without_a_device_the_cpu_is_measured_and_cuda_beside_it_when_present(monkeypatch):
+    monkeypatch.setattr(benchmark.torch.cuda, "is_available", lambda: False)
+    assert [d.type for d in benchmark.parse_args([]).devices] == ["cpu"]
+    monkeypatch.setattr(benchmark.torch.cuda, "is_available", lambda: True)
+    assert [d.type for d in benchmark.parse_args([]).devices] == ["cpu", "cuda"]
+
+
+def test_threads_must_be_positive(capsys):
+    with pytest.raises(SystemExit):
+        benchmark.parse_args(["--threads", "0"])
+    assert "--threads must be at least 1, got 0" in capsys.readouterr().err
