@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from helpers import device as device_module
+from helpers.core import device as device_module
 from helpers.core.device import DeviceUnavailableError, pick_device
 
 
