@@ -32,12 +32,35 @@ def test_epochs_must_be_positive(capsys):
 
 def test_defaults_are_the_lectures_twenty_epochs_on_the_cpu_when_asked():
     args = benchmark.parse_args(["--device", "cpu"])
-    assert args.epochs == 20 and args.device.type == "cpu"
+    assert args.epochs == 20 and args.device.type == "cpu" and args.devices == [args.device]
+    assert args.threads is None  # PyTorch's own thread count unless asked
 
 
-@pytest.mark.slow  # trains one epoch twice through a DataLoader
-def test_both_recipes_train_identically_with_live_progress_bars(monkeypatch, capsys):
-    monkeypatch.setenv("DLF_HEADLESS", "0")  # as from a terminal: progress bars are drawn
+def test_without_a_device_the_cpu_is_measured_and_cuda_beside_it_when_present(monkeypatch):
+    monkeypatch.setattr(benchmark.torch.cuda, "is_available", lambda: False)
+    assert [d.type for d in benchmark.parse_args([]).devices] == ["cpu"]
+    monkeypatch.setattr(benchmark.torch.cuda, "is_available", lambda: True)
+    assert [d.type for d in benchmark.parse_args([]).devices] == ["cpu", "cuda"]
+
+
+def test_threads_must_be_positive(capsys):
+    with pytest.raises(SystemExit):
+        benchmark.parse_args(["--threads", "0"])
+    assert "--threads must be at least 1, got 0" in capsys.readouterr().err
+
+
+@pytest.mark.slow  # trains one epoch of each recipe, the first through a DataLoader
+def test_the_dataloader_and_the_tensor_path_train_identically_and_the_fast_path_as_accurately(capsys):
     assert benchmark.main(["--epochs", "1", "--device", "cpu"]) == 0
     out = capsys.readouterr().out
-    assert "epoch 1 training loss 0.3272 vs 0.3272; identical training history on both paths: True" in out
+    assert "epoch 1 training loss 0.3272 (DataLoader) vs 0.3272 (tensor path); identical training history: True" in out
+    assert "fast path, cpu: " in out and "tensor path, cpu: " in out
+
+
+def test_the_benchmark_fails_when_the_recipes_train_differently(monkeypatch, capsys):
+    def different(*args, **kwargs):
+        raise benchmark.DifferentWork("on cpu the DataLoader and the tensor path trained differently")
+
+    monkeypatch.setattr(benchmark, "measure", different)
+    assert benchmark.main(["--epochs", "1", "--device", "cpu"]) == 1
+    assert "the timings would compare different work" in capsys.readouterr().err
