@@ -111,3 +111,28 @@ def test_notebook_cells_show_figures_by_ending_with_them():
             assert "plt." not in cell.source, f"{path.name}: draw on a Figure, not with pyplot"
             last = cell.source.rstrip().splitlines()[-1]
             assert not (re.match(r"\s*plot_\w+\(", last) and last.endswith(";")), f"{path.name}: {last}"
+
+
+def module_exists(dotted: str) -> bool:
+    """Whether `helpers.x` or `helpers.x.y...` names a module of the package (or a name inside a module)."""
+    parts = dotted.split(".")
+    for end in range(len(parts), 1, -1):
+        base = REPO_ROOT.joinpath(*parts[:end])
+        if base.with_suffix(".py").is_file():
+            return True
+        if (base / "__init__.py").is_file():
+            return end == len(parts)  # a package; a name after it must be one of its modules
+    return False
+
+
+def test_every_helpers_module_named_in_the_prose_exists():
+    """Moved or renamed modules leave no stale `helpers/...py` path or `helpers.x` name in the text."""
+    texts = {name: (REPO_ROOT / name).read_text() for name in ("README.md", "CONTRIBUTING.md", "index.qmd")}
+    for path in notebook_paths():
+        cells = nbformat.read(path, as_version=4).cells
+        texts[path.name] = "\n".join(c.source for c in cells if c.cell_type == "markdown")
+    for name, text in texts.items():
+        for file in re.findall(r"helpers/[\w/]+\.py", text):
+            assert (REPO_ROOT / file).is_file(), f"{name} names {file}, which does not exist"
+        for dotted in re.findall(r"helpers(?:\.\w+)+", text):
+            assert module_exists(dotted), f"{name} names {dotted}, which is no module of the package"
