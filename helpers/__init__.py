@@ -14,6 +14,7 @@
 - `figures`, `seed_spread`: image grids; runs compared over seeds.
 - `progress`, `checkpoints`, `timing`: training progress, saved models, speed measurements.
 - `files`: `replace_atomically`, so that a file is replaced whole or not at all.
+- `exercises`: `Case` and `check_cases`, on which every lesson's `check_...` gives a student feedback.
 
 `helpers.kernels`: the from-scratch maths the course teaches, checked against PyTorch.
 Each kernel is a bare public function whose body is the idea (`sigmoid`, `softmax`,
