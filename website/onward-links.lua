@@ -15,12 +15,15 @@ local function colab_url(meta, name)
   return "https://colab.research.google.com/github/" .. owner .. "/" .. repo .. "/blob/" .. ref .. "/notebooks/" .. name
 end
 
+-- The badge paragraph, whatever Quarto made of it by now (a paragraph, or a figure around the image).
 local function is_badge(block)
-  if block.t ~= "Para" or #block.content ~= 1 or block.content[1].t ~= "Link" then
-    return false
-  end
-  local inner = block.content[1].content
-  return #inner == 1 and inner[1].t == "Image" and inner[1].src:match("colab%-badge%.svg$") ~= nil
+  local badge = false
+  block:walk({
+    Image = function(image)
+      badge = badge or image.src:match("colab%-badge%.svg$") ~= nil
+    end,
+  })
+  return badge and pandoc.utils.stringify(block):gsub("Open In Colab", ""):match("^%s*$") ~= nil
 end
 
 function Pandoc(doc)
