@@ -101,12 +101,18 @@ def test_helpers_draw_on_figures_they_return_never_on_pyplot_state():
 
 # Without the inline backend a returned Figure shows only as text; the website hides this set-up line.
 SETUP_CELL = "#| include: false\n%matplotlib inline"
+# The second code cell is the hosted set-up cell (website/hosted_setup.py writes it; its own test checks
+# its text): it must run before any cell imports `helpers`, which it provides in a hosted kernel.
+HOSTED_SETUP_MARKER = "#| include: false\n# Hosted set-up"
 
 
 def test_notebook_cells_show_figures_by_ending_with_them():
     for path in notebook_paths():
         cells = [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
         assert cells[0].source == SETUP_CELL, f"{path.name}: the first code cell must be {SETUP_CELL!r}"
+        assert cells[1].source.startswith(HOSTED_SETUP_MARKER), (
+            f"{path.name}: the second code cell must be the hosted set-up cell; run python -m website.hosted_setup --write"
+        )
         for cell in cells:
             assert "plt." not in cell.source, f"{path.name}: draw on a Figure, not with pyplot"
             last = cell.source.rstrip().splitlines()[-1]

@@ -10,6 +10,7 @@ from helpers.core.models import mlp
 from helpers.kernels.convolution import FILTERS
 from helpers.lessons.network_families import (
     FamilyResult,
+    check_feature_map,
     count_parameters,
     layer_table,
     plot_attention_vs_recurrence,
@@ -140,3 +141,39 @@ def test_plot_attention_vs_recurrence_panels():
 def test_plot_attention_vs_recurrence_rejects_mismatched_weights():
     with pytest.raises(ValueError, match=r"weights must have shape \(3, 3\) for 3 words"):
         plot_attention_vs_recurrence("a b c".split(), torch.rand(3, 4))
+
+
+def feature_map_solution():
+    from notebook_code import solution_namespace
+
+    return solution_namespace("01-network-families", "my_feature_map", {"check_feature_map": check_feature_map})[
+        "my_feature_map"
+    ]
+
+
+def test_the_reference_solution_of_the_feature_map_exercise_passes():
+    feedback = check_feature_map(feature_map_solution())
+    assert feedback.passed, feedback.message
+
+
+def test_typical_wrong_feature_maps_fail_with_their_hint():
+    solution = feature_map_solution()
+    flipped = lambda image, kernel, bias: solution(image, kernel.flip(0, 1), bias)
+    no_bias = lambda image, kernel, bias: solution(image, kernel, 0.0)
+    one_short = lambda image, kernel, bias: solution(image, kernel, bias)[:-1, :-1]
+    padded = lambda image, kernel, bias: torch.nn.functional.pad(solution(image, kernel, bias), (1, 1, 1, 1))
+    for wrong, hint in [
+        (flipped, "You flipped the kernel"),
+        (no_bias, "The bias is missing"),
+        (one_short, "one row and one column short"),
+        (padded, "(window * kernel).sum() + bias"),
+    ]:
+        feedback = check_feature_map(wrong)
+        assert not feedback.passed and hint in feedback.message, feedback.message
+
+
+def test_an_unwritten_feature_map_is_reported_as_not_written():
+    def stub(image, kernel, bias):
+        raise NotImplementedError
+
+    assert check_feature_map(stub).message.startswith("Not written yet")

@@ -17,7 +17,11 @@ from notebook_code import code_cells, helper_definition, shape, top_level_defini
 
 # notebook -> helper module -> the definitions the notebook teaches, in the order it shows them
 SHOWN: dict[str, dict[str, list[str]]] = {
-    "01-network-families": {},
+    "01-network-families": {
+        "helpers.kernels.convolution": ["cross_correlate2d"],
+        "helpers.kernels.recurrent": ["rnn_step", "unroll"],
+        "helpers.kernels.attention": ["scaled_dot_product_attention", "self_attention"],
+    },
     "02-activation-functions": {},
     "03-vanishing-gradients": {},
     "04-input-normalization": {},
@@ -38,6 +42,9 @@ NOT_SHOWN: dict[str, str] = {
     "helpers.kernels.activations.autograd_derivative": REGISTRY,
     "helpers.kernels.activations.torch_activation": REGISTRY,
     "helpers.kernels.attention.word_vectors": "toy input data for the attention demo, not an idea of the lecture",
+    "helpers.kernels.recurrent.running_sum_rnn": "01 sets a one-unit RNN's weights by hand and says so in its prose",
+    "helpers.kernels.recurrent.half_life": "a formula 01 states in its prose; the memory figure uses it",
+    "helpers.kernels.recurrent.input_influence": "an autograd measurement behind 01's memory figure, not a lecture idea",
     "helpers.kernels.normalization.NotFittedError": "the error a scaler raises when used before `fit`",
 }
 

@@ -7,6 +7,11 @@ Every page must show no console error and ask nothing of another host, typeset
 every formula, fit its column (and a 390 px phone without sideways scrolling),
 keep every solution collapsed, link to its notebook and to the README, be found
 by the site's search, and pass axe-core with no serious or critical violation.
+Every notebook page's "Open in Colab" link must point at its notebook in the configured
+repository (the site is rendered with an example address while `_quarto.yml` holds none),
+its download link must give the page's notebook, stamped with the commit it was built from,
+and its Colab badge must not reach the page; one page rendered with no address must show
+no Colab link at all.
 Every explorer control must move its picture to the right precomputed frame.
 Screenshots of each page, desktop and phone width, go to test-artifacts/website/.
 
@@ -35,6 +40,13 @@ from browser_support import stored_explorers
 
 from helpers.core.paths import REPO_ROOT
 from helpers.execute import notebook_paths
+
+spec = importlib.util.spec_from_file_location("hosted_setup", REPO_ROOT / "website" / "hosted_setup.py")
+hosted_setup = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(hosted_setup)
+# The address the Colab links must point at: the configured one, else an example given to `quarto render`.
+CONFIGURED_REPOSITORY, COURSE_REF = hosted_setup.read_config()
+REPOSITORY = CONFIGURED_REPOSITORY or "https://github.com/example-owner/deep-learning-fundamentals"
 
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "website"
 RENDER_TIMEOUT_S = 300
@@ -87,18 +99,26 @@ def move(control) -> None:
         control.press("ArrowLeft" if at_end else "ArrowRight")
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory) -> Path:
-    """The website rendered by `quarto render` from the checked-out tree into a temporary folder."""
+def quarto() -> str:
     quarto = shutil.which("quarto")
     if quarto is None:
         if os.environ.get("CI"):
             pytest.fail("quarto is missing; .ci/run installs it (../shared/tools/quarto/install)")
         pytest.skip("Quarto is not installed (https://quarto.org/docs/get-started/); the website is not tested")
+    return quarto
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    """The website rendered by `quarto render` from the checked-out tree into a temporary folder.
+
+    With an example repository address where `_quarto.yml` holds none, so that the Colab links are there to test.
+    """
     output = tmp_path_factory.mktemp("site")
     start = time.perf_counter()
+    address = [] if CONFIGURED_REPOSITORY else ["-M", f"course-repository:{REPOSITORY}"]
     result = subprocess.run(
-        [quarto, "render", "--output-dir", str(output)],
+        [quarto(), "render", "--output-dir", str(output), *address],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
@@ -217,7 +237,22 @@ def missing_onward_links(opened: Visit, site_url: str) -> list[str]:
         response = opened.context.request.get(target) if target.startswith(site_url) else None
         if response is None or not response.ok:
             problems.append(f"the link to {what} ({target}) does not lead to a page of the site")
+        elif what.startswith("download") and json.loads(response.text()) != page_notebook(notebook):
+            problems.append(f"the download link ({target}) gives another notebook than the page's")
+    colab = [link.get_attribute("href") for link in opened.page.locator("a.dlf-colab").all()]
+    expected = hosted_setup.colab_url(REPOSITORY, COURSE_REF, notebook)
+    if colab != [expected]:
+        problems.append(f"Colab links {colab}, expected one to {expected}")
+    if opened.page.locator('img[src*="colab-badge"]').count():
+        problems.append("the notebook's Colab badge shows on the page (its link above says the same)")
     return problems
+
+
+def page_notebook(name: str) -> dict:
+    """The notebook as the site offers it for download: the set-up cell pinned to the commit the site was built from."""
+    source = (REPO_ROOT / "notebooks" / name).read_text(encoding="utf-8")
+    commit = hosted_setup.built_commit(REPO_ROOT)
+    return json.loads(hosted_setup.stamp(source, commit) if commit else source)
 
 
 def wrong_explorer_frames(opened: Visit) -> list[str]:
@@ -326,3 +361,17 @@ def test_post_render_step_drops_the_widget_loader_only_where_no_widget_needs_it(
     page.write_text(f"<head>{LOADER_TAGS[1]}</head>")  # a changed Quarto: stop rather than half-strip
     with pytest.raises(SystemExit, match="1 of the 3 tags"):
         strip(page)
+
+
+@pytest.mark.slow  # renders one page with Quarto
+def test_with_no_repository_address_a_page_shows_no_colab_link_and_no_badge(tmp_path):
+    if CONFIGURED_REPOSITORY:
+        pytest.skip(f"_quarto.yml names {CONFIGURED_REPOSITORY}; the site test checks its links")
+    page = "notebooks/01-network-families.ipynb"
+    result = subprocess.run(
+        [quarto(), "render", page, "--output-dir", str(tmp_path)], cwd=REPO_ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    html = (tmp_path / page).with_suffix(".html").read_text(encoding="utf-8")
+    assert "Download this notebook" in html
+    assert "dlf-colab" not in html and "colab-badge" not in html

@@ -3,7 +3,8 @@
 `small_cnn` is the notebook's convolutional classifier (its MLP comes from
 `helpers.core.models.mlp`); `summarize_layers` and `layer_table` trace the shape of
 the data through any model and count each layer's parameters, so nothing is written
-by hand. The `plot_*` functions draw the kernels of `helpers.kernels` at work.
+by hand. The `plot_*` functions draw the kernels of `helpers.kernels` at work, and
+`check_feature_map` checks the exercise where the student writes a filter's feature map.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from matplotlib.patches import Rectangle
 from torch import nn
 
 from helpers.core.data import IMAGE_SHAPE
+from helpers.core.exercises import Case, Feedback, check_cases
 from helpers.kernels.convolution import cross_correlate2d
 from helpers.kernels.recurrent import half_life, input_influence, running_sum_rnn, unroll
 
@@ -246,3 +248,46 @@ def plot_attention_vs_recurrence(words: Sequence[str], weights: torch.Tensor) ->
         left.text(j, i, int(i - j), ha="center", va="center", fontsize=7, color="k" if i - j < n / 2 else "w")
     left.text(n - 1, 0, "an RNN cannot\nread ahead", ha="right", va="top", fontsize=9)
     return figure
+
+
+def _feature_map_case(name: str, image: torch.Tensor, kernel: torch.Tensor, bias: float) -> Case:
+    """One trial of a student's `feature_map(image, kernel, bias)`, with the typical wrong maps it would give."""
+    height, width = kernel.shape
+    plain = cross_correlate2d(image, kernel)
+    return Case(
+        name=name,
+        run=lambda answer: answer(image.clone(), kernel.clone(), bias),
+        expected=plain + bias,
+        hint=(
+            "Each entry is (window * kernel).sum() + bias, for the window whose top-left corner is at that row "
+            "and column; compare with cross_correlate2d above"
+        ),
+        mistakes=(
+            (
+                cross_correlate2d(image, kernel.flip(0, 1)) + bias,
+                "You flipped the kernel: that is the mathematician's convolution. A convolution layer lays the "
+                "filter on each window as it is (a cross-correlation)",
+            ),
+            (plain, "The bias is missing: add the one number `bias` to every entry of the map"),
+            (
+                (plain + bias)[:-1, :-1],
+                f"The map is one row and one column short: a {height} x {width} kernel fits in "
+                f"H - {height} + 1 rows and W - {width} + 1 columns (range(H - kh + 1))",
+            ),
+        ),
+    )
+
+
+def check_feature_map(feature_map) -> Feedback:
+    """Check a student's `feature_map(image, kernel, bias)`: one filter of a convolution layer, bias included.
+
+    The image is 2-D (H, W), the kernel 2-D (kh, kw), stride 1 and no padding: the
+    result has shape (H - kh + 1, W - kw + 1), as `torch.nn.functional.conv2d` gives.
+    """
+    generator = torch.Generator().manual_seed(0)
+    image = torch.randn(5, 6, generator=generator)
+    cases = [
+        _feature_map_case("a 5 x 6 image and a 3 x 3 kernel", image, torch.randn(3, 3, generator=generator), 0.5),
+        _feature_map_case("a 5 x 6 image and a 2 x 4 kernel", image, torch.randn(2, 4, generator=generator), -1.0),
+    ]
+    return check_cases("your feature map", feature_map, cases)
