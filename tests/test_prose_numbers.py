@@ -36,7 +36,7 @@ CONSTANTS: dict[str, set[str]] = {
     "04-input-normalization": set(),
     "05-data-augmentation": set(),
     "06-dropout-and-batch-normalization": set(),
-    "07-classifying-digits": set(),
+    "07-classifying-digits": {"0.001"},  # Adam's default learning rate
     "index": set(),
 }
 

@@ -27,7 +27,7 @@ SHOWN: dict[str, dict[str, list[str]]] = {
     "04-input-normalization": {},
     "05-data-augmentation": {},
     "06-dropout-and-batch-normalization": {},
-    "07-classifying-digits": {},
+    "07-classifying-digits": {"helpers.core.training": ["train_batches", "evaluate_batches"]},
 }
 
 # Public kernels that no notebook needs to show, and why. (`check_*` guards are argument checks, never shown.)

@@ -76,28 +76,21 @@ def tensor_batches(
         yield images[index], labels[index]
 
 
-def train_batches(
-    model: nn.Module,
-    batches: Batches,
-    optimizer: torch.optim.Optimizer,
-    *,
-    loss_fn: LossFunction = nn.functional.cross_entropy,
-    device: torch.device | str | None = None,
-) -> Evaluation:
+def train_batches(model, batches, optimizer, *, loss_fn=nn.functional.cross_entropy, device=None):
     """One epoch of mini-batch gradient descent; returns the mean loss and accuracy seen while training.
 
     Each batch is moved to `device` first, if one is given.
     """
-    model.train()
+    model.train()  # training mode: batch norm uses each batch's own statistics, dropout drops
     total_loss, correct, count = 0.0, 0, 0
     for inputs, labels in batches:
         if device is not None:
             inputs, labels = inputs.to(device), labels.to(device)
-        outputs = model(inputs)
-        loss = loss_fn(outputs, labels)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
+        outputs = model(inputs)  # forward pass: one row of 10 scores per image
+        loss = loss_fn(outputs, labels)  # the batch's mean loss
+        optimizer.zero_grad()  # clear the gradients left by the previous step
+        loss.backward()  # back-propagate: the gradient of the loss for every weight
+        optimizer.step()  # update the weights with those gradients
         total_loss += loss.item() * len(labels)
         correct += (outputs.argmax(dim=1) == labels).sum().item()
         count += len(labels)
@@ -105,16 +98,11 @@ def train_batches(
 
 
 @torch.no_grad()
-def evaluate_batches(
-    model: nn.Module,
-    batches: Batches,
-    *,
-    loss_fn: LossFunction = nn.functional.cross_entropy,
-    device: torch.device | str | None = None,
-    train_mode: bool = False,
-) -> Evaluation:
+def evaluate_batches(model, batches, *, loss_fn=nn.functional.cross_entropy, device=None, train_mode=False):
     """Mean loss and accuracy of `model` over every batch, in eval mode (or, with `train_mode`, training mode)."""
-    model.train(train_mode)
+    model.eval()  # evaluation mode: batch norm uses its running statistics, dropout keeps every unit
+    if train_mode:
+        model.train()  # only for experiments that measure a model left in training mode
     total_loss, correct, count = 0.0, 0, 0
     for inputs, labels in batches:
         if device is not None:

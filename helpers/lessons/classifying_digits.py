@@ -6,7 +6,8 @@ network `mlp(LECTURE_LAYERS, batch_norm=True, flatten=False)` (784-100-10 with b
 normalisation), cross-entropy and Adam. `fit_with_loader` runs the shared loop of
 `helpers.core.training` over the DataLoader; `fit_in_loader_order` runs it over
 tensors held in memory in the DataLoader's shuffling order, so only the way a
-mini-batch is assembled differs.
+mini-batch is assembled differs. `check_training_step` checks the exercise in which
+the student writes one training step.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from torchvision.transforms import Compose, Lambda, ToTensor
 
 from helpers.core.checks import check_pairs
 from helpers.core.data import IMAGE_PIXELS, IMAGE_SHAPE, mnist, mnist_tensors
+from helpers.core.exercises import Case, Feedback, check_cases
 from helpers.core.training import (
     Evaluation,
     History,
@@ -320,6 +322,94 @@ def plot_first_layer_weights(weight: torch.Tensor, units: int = 24, *, columns: 
         axes.axis("off")
     figure.suptitle(f"First-layer weights of {units} hidden units (red: positive, blue: negative)")
     return figure
+
+
+# -- the exercise: one training step, written by the student ----------------------------------
+
+
+def _step_problem(seed: int, leftovers: bool) -> tuple[nn.Module, torch.Tensor, torch.Tensor, torch.optim.Optimizer]:
+    """A small network, a batch of 8 and plain SGD; with `leftovers`, gradients from an earlier step in `.grad`."""
+    with torch.random.fork_rng(devices=[]):  # building layers draws random numbers: keep the notebook's sequence
+        model = nn.Sequential(nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 3))
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.copy_(torch.randn(parameter.shape, generator=generator) * 0.5)
+    images, labels = torch.randn(8, 6, generator=generator), torch.randint(0, 3, (8,), generator=generator)
+    if leftovers:
+        for parameter in model.parameters():
+            parameter.grad = torch.randn(parameter.shape, generator=generator)
+    return model, images, labels, torch.optim.SGD(model.parameters(), lr=0.1)
+
+
+def _step_result(step: Callable, seed: int, leftovers: bool) -> tuple[object, torch.Tensor]:
+    """What `step` returns on the problem, and every weight of the network after it, as one vector."""
+    model, images, labels, optimizer = _step_problem(seed, leftovers)
+    loss = step(model, images, labels, nn.CrossEntropyLoss(), optimizer)
+    return loss, torch.cat([parameter.detach().flatten() for parameter in model.parameters()])
+
+
+def _reference_step(model, images, labels, loss_fn, optimizer):
+    loss = loss_fn(model(images), labels)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+def _without_zero_grad(model, images, labels, loss_fn, optimizer):
+    loss = loss_fn(model(images), labels)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+def _without_step(model, images, labels, loss_fn, optimizer):
+    loss = loss_fn(model(images), labels)
+    optimizer.zero_grad()
+    loss.backward()
+    return loss.item()
+
+
+STEP_HINTS = {
+    "general": "One step is: outputs = model(images); loss = loss_fn(outputs, labels); optimizer.zero_grad(); "
+    "loss.backward(); optimizer.step(); then return the loss (a number, or its one-element tensor).",
+    "no step": "The weights did not move: after loss.backward() call optimizer.step(), which applies the gradients "
+    "(and call optimizer.zero_grad() before backward, not between backward and step).",
+    "no zero_grad": "The gradients left in .grad from the previous step were added to the new ones: "
+    "call optimizer.zero_grad() before loss.backward(), because backward adds to .grad instead of replacing it.",
+}
+
+
+def training_step_cases() -> list[Case]:
+    """The checks of `check_training_step`: a fresh network, then one that holds an earlier step's gradients."""
+    cases = []
+    for name, seed, leftovers in (
+        ("a fresh network", 0, False),
+        ("a network whose .grad still holds the previous step's gradients", 1, True),
+    ):
+        cases.append(
+            Case(
+                name,
+                lambda answer, seed=seed, leftovers=leftovers: _step_result(answer, seed, leftovers),
+                _step_result(_reference_step, seed, leftovers),
+                STEP_HINTS["general"],
+                mistakes=(
+                    (_step_result(_without_step, seed, leftovers), STEP_HINTS["no step"]),
+                    (_step_result(_without_zero_grad, seed, leftovers), STEP_HINTS["no zero_grad"]),
+                ),
+            )
+        )
+    return cases
+
+
+def check_training_step(answer: Callable) -> Feedback:
+    """Feedback on `answer(model, images, labels, loss_fn, optimizer) -> loss`, one step of mini-batch training.
+
+    It must return the batch's loss (computed before the update) and leave the
+    weights as one step of `optimizer` with fresh gradients leaves them.
+    """
+    return check_cases("my_training_step", answer, training_step_cases())
 
 
 # The fast path: the lecture's updates with almost none of the per-step overhead.
