@@ -1,7 +1,8 @@
-"""Tests for helpers.lessons.dropout_and_batch_normalization: the overfitting and deep-sigmoid experiments."""
+"""Tests for helpers.lessons.dropout_and_batch_normalization: the experiments, the figures and the exercise checks."""
 
 import pytest
 import torch
+from notebook_code import solution_namespace
 from torch import nn
 
 from helpers.core.diagnostics import train_monitored
@@ -9,12 +10,15 @@ from helpers.core.training import History, evaluate, fit
 from helpers.kernels.batch_norm import BatchNorm
 from helpers.lessons.dropout_and_batch_normalization import (
     accuracy_in_batches,
+    check_batch_norm,
+    check_dropout,
     generalization_gaps,
     overfitting_run,
     plot_dropout_mask,
     plot_layer_statistics,
     plot_normalization_steps,
     plot_overfitting,
+    running_statistics_report,
     train_deep_sigmoid,
 )
 
@@ -131,3 +135,97 @@ def test_accuracy_in_batches_train_mode_depends_on_batch_and_leaves_model_alone(
         accuracy_in_batches(model, images, labels, batch_size=1, train_mode=True)
     with pytest.raises(ValueError, match="3 labels: they must pair up one to one"):
         accuracy_in_batches(model, images, labels[:3], batch_size=8, train_mode=False)
+
+
+def test_running_statistics_report_compares_each_layer_with_its_real_inputs():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Sigmoid(), nn.Linear(4, 4), nn.BatchNorm1d(4))
+    images = torch.randn(50, 3) * 2 + 1
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    report = running_statistics_report(model, images).splitlines()
+    assert report[0].split() == ["layer", "running", "mean", "real", "mean", "running", "var", "real", "var"]
+    assert [line.split()[0] for line in report[1:]] == ["1", "2"]
+    first = report[1].split()
+    assert float(first[1]) == 0 and float(first[3]) == 1  # fresh layers: running mean 0 and variance 1
+    assert float(first[2]) == pytest.approx(model[0](images).mean().item(), abs=1e-3)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items()) and not model.training
+
+
+# The implement-it exercises: the notebook's own reference solution passes, typical mistakes earn their hint.
+STEM = "06-dropout-and-batch-normalization"
+
+
+def _dropout_variant(keep, scale, *, at_inference=False):
+    def answer(x, p, training=True):
+        if not training and not at_inference:
+            return x
+        mask = (torch.rand_like(x) >= p) if keep else (torch.rand_like(x) < p)
+        return x * mask * scale(p)
+
+    return answer
+
+
+def test_the_reference_dropout_solution_passes():
+    solution = solution_namespace(STEM, "my_dropout")["my_dropout"]
+    feedback = check_dropout(solution)
+    assert feedback.passed, feedback.message
+    assert feedback.message.startswith("Correct: your inverted dropout passes all 4 checks")
+
+
+@pytest.mark.parametrize(
+    "answer, hint",
+    [
+        (_dropout_variant(False, lambda p: 1 / (1 - p)), "You dropped with probability 1 - p"),
+        (_dropout_variant(True, lambda p: 1), "You forgot the scale: divide the entries that survive by 1 - p"),
+        (_dropout_variant(True, lambda p: 1 - p), "You multiplied the survivors by 1 - p"),
+        (_dropout_variant(True, lambda p: 1 / (1 - p), at_inference=True), "with `training=False` return x unchanged"),
+        (lambda x, p, training=True: x, "Nothing was dropped"),
+    ],
+)
+def test_typical_dropout_mistakes_fail_with_their_hint(answer, hint):
+    feedback = check_dropout(answer)
+    assert not feedback.passed and hint in feedback.message
+
+
+def test_the_dropout_check_leaves_the_random_state_alone_and_repeats():
+    torch.manual_seed(7)
+    expected = torch.rand(3)
+    torch.manual_seed(7)
+    first = check_dropout(_dropout_variant(True, lambda p: 1))
+    assert torch.equal(torch.rand(3), expected)
+    assert check_dropout(_dropout_variant(True, lambda p: 1)).message == first.message
+
+
+def _batch_norm_variant(*, dim=0, unbiased=False, eps_inside=True, scale_shift=True):
+    def answer(x, gamma, beta, eps=1e-5):
+        mean, var = x.mean(dim=dim, keepdim=True), x.var(dim=dim, unbiased=unbiased, keepdim=True)
+        x_hat = (x - mean) / torch.sqrt(var + (eps if eps_inside else 0))
+        return gamma * x_hat + beta if scale_shift else x_hat
+
+    return answer
+
+
+def test_the_reference_batch_norm_solution_passes_and_matches_the_layer():
+    solution = solution_namespace(STEM, "my_batch_norm")["my_batch_norm"]
+    feedback = check_batch_norm(solution)
+    assert feedback.passed, feedback.message
+    x, gamma, beta = torch.randn(16, 5), torch.rand(5) + 0.5, torch.randn(5)
+    layer = BatchNorm(5)
+    with torch.no_grad():
+        layer.weight.copy_(gamma), layer.bias.copy_(beta)
+    assert torch.allclose(solution(x, gamma, beta), layer(x), atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "answer, hint",
+    [
+        (_batch_norm_variant(dim=1), "You normalized each sample over its features"),
+        (_batch_norm_variant(unbiased=True), "You used the unbiased variance"),
+        (_batch_norm_variant(eps_inside=False), "You left out eps"),
+        (_batch_norm_variant(scale_shift=False), "You forgot the learnable scale and shift"),
+        (lambda x, gamma, beta, eps=1e-5: gamma * (x - x.mean(1)) + beta, "take the mean and the variance along dim=0"),
+    ],
+)
+def test_typical_batch_norm_mistakes_fail_with_their_hint(answer, hint):
+    feedback = check_batch_norm(answer)
+    assert not feedback.passed and hint in feedback.message

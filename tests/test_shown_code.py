@@ -26,7 +26,10 @@ SHOWN: dict[str, dict[str, list[str]]] = {
     "03-vanishing-gradients": {},
     "04-input-normalization": {},
     "05-data-augmentation": {},
-    "06-dropout-and-batch-normalization": {},
+    "06-dropout-and-batch-normalization": {
+        "helpers.kernels.dropout": ["dropout_mask", "dropout", "Dropout"],
+        "helpers.kernels.batch_norm": ["BatchNorm"],
+    },
     "07-classifying-digits": {"helpers.core.training": ["train_batches", "evaluate_batches"]},
 }
 

@@ -1,8 +1,9 @@
-"""Notebook 06, dropout and batch normalization: what each buys, measured on MNIST, and pictures of both.
+"""Notebook 06, dropout and batch normalization: what each buys, measured on MNIST, pictures, and exercise checks.
 
-The kernels themselves (`Dropout`, `BatchNorm`) live in `helpers.kernels`; here are
-the overfitting experiment that dropout answers, the deep sigmoid network that batch
-normalization rescues, and the figures that show both at work.
+The kernels themselves (`Dropout`, `BatchNorm`) live in `helpers.kernels` and are
+shown in the notebook; here are the overfitting experiment that dropout answers, the
+deep sigmoid network that batch normalization rescues, the figures that show both at
+work, and the checkers of the exercises where the student writes them.
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ from torch import nn
 
 from helpers.core.data import IMAGE_PIXELS
 from helpers.core.diagnostics import saturated_fraction, train_monitored
+from helpers.core.exercises import Case, Feedback, check_cases
 from helpers.core.models import mlp
 from helpers.core.seed_spread import plot_curves, plot_final_accuracies, stack_metric
 from helpers.core.seeding import seed_everything
 from helpers.core.training import History, Run, evaluate, fit
-from helpers.kernels.batch_norm import BatchNorm
 from helpers.kernels.dropout import dropout_mask
 
 
@@ -112,19 +113,16 @@ def plot_normalization_steps(gamma: float, beta: float, *, seed: int = 0) -> Fig
     each version that falls where the sigmoid is saturated.
     """
     generator = torch.Generator().manual_seed(seed)
-    raw = 4 + 1.5 * torch.randn(256, 1, generator=generator)  # a unit pushed deep into saturation
-    layer = BatchNorm(1)
-    normalized = layer(raw)
-    layer.weight.fill_(gamma)
-    layer.bias.fill_(beta)
-    steps = {"as they come": raw, "standardized": normalized, r"$\gamma\,\hat{x} + \beta$": layer(raw)}
+    raw = 4 + 1.5 * torch.randn(256, generator=generator)  # a unit pushed deep into saturation
+    normalized = (raw - raw.mean()) / torch.sqrt(raw.var(unbiased=False) + 1e-5)
+    steps = {"as they come": raw, "standardized": normalized, r"$\gamma\,\hat{x} + \beta$": gamma * normalized + beta}
     figure = Figure(figsize=(8, 3.2), layout="constrained")
     axis = figure.subplots()
     bins = torch.linspace(-12, 12, 97).numpy()
     for colour, (name, values) in enumerate(steps.items()):
         saturated = saturated_fraction(nn.Sigmoid(), values)
         axis.hist(
-            values.flatten().numpy(),
+            values.numpy(),
             bins=bins,
             histtype="step",
             lw=2,
@@ -204,3 +202,120 @@ def accuracy_in_batches(
     original's running statistics.
     """
     return evaluate(copy.deepcopy(model), images, labels, batch_size=batch_size, train_mode=train_mode).accuracy
+
+
+def check_dropout(answer) -> Feedback:
+    """Check the student's inverted dropout `answer(x, p, training=True)` on a few inputs, with a fixed random state."""
+    ones, x = torch.ones(1_000_000), torch.randn(64, 20, generator=torch.Generator().manual_seed(0))
+
+    def survivors(answer):
+        out = answer(torch.ones(10_000), 0.3, training=True)
+        return out[out != 0].mean().item()
+
+    def entries(answer):
+        out = answer(x, 0.5, training=True)
+        return out - x * (out != 0) / 0.5  # zero wherever an entry is either dropped or x / (1 - p)
+
+    keep_with = "Keep each entry with probability 1 - p, e.g. `mask = (torch.rand_like(x) >= p).float()`."
+    cases = [
+        Case(
+            "the fraction of a million ones set to zero at p = 0.3 (2 decimals)",
+            lambda answer: round((answer(ones, 0.3, training=True) == 0).float().mean().item(), 2),
+            0.3,
+            hint=f"Set each entry to zero with probability p, independently of the others. {keep_with}",
+            mistakes=[
+                (0.7, f"You dropped with probability 1 - p, but p is the probability to drop. {keep_with}"),
+                (
+                    0.0,
+                    f"Nothing was dropped: with `training=True` each entry must be zeroed with probability p. {keep_with}",
+                ),
+            ],
+        ),
+        Case(
+            "the value of the ones that survive at p = 0.3",
+            survivors,
+            1 / 0.7,
+            hint="The entries that survive must be divided by 1 - p, so that the expected value stays x.",
+            mistakes=[
+                (1.0, "You forgot the scale: divide the entries that survive by 1 - p, so that the mean stays x."),
+                (0.7, "You multiplied the survivors by 1 - p; inverted dropout divides them by 1 - p."),
+            ],
+        ),
+        Case(
+            "a (64, 20) batch at p = 0.5, where every entry must be 0 or x / (1 - p)",
+            entries,
+            torch.zeros(64, 20),
+            hint="Multiply x entry by entry by the mask and divide by 1 - p; keep the shape of x.",
+        ),
+        Case(
+            "a (64, 20) batch with training=False",
+            lambda answer: answer(x, 0.5, training=False),
+            x,
+            hint="At inference dropout steps aside: with `training=False` return x unchanged, no mask, no scale.",
+        ),
+    ]
+    with torch.random.fork_rng():  # the same feedback every time, and the notebook's random state untouched
+        torch.manual_seed(0)
+        return check_cases("your inverted dropout", answer, cases)
+
+
+def check_batch_norm(answer) -> Feedback:
+    """Check the student's training-mode batch normalization `answer(x, gamma, beta, eps=1e-5)`."""
+    generator = torch.Generator().manual_seed(0)
+    x = 2 + 4 * torch.randn(5, 3, generator=generator)
+    gamma, beta = torch.tensor([1.0, 2.0, 0.5]), torch.tensor([0.0, 1.0, -1.0])
+    flat = 1 + 0.003 * torch.randn(4, 2, generator=generator)  # features that barely vary: eps matters
+    ones, zeros = torch.ones(2), torch.zeros(2)
+
+    def normalized(x, gamma, beta, *, dim=0, unbiased=False, eps=1e-5):
+        mean, var = x.mean(dim=dim, keepdim=True), x.var(dim=dim, unbiased=unbiased, keepdim=True)
+        return gamma * (x - mean) / torch.sqrt(var + eps) + beta
+
+    over_batch = "Normalize each feature (column) over the batch: take the mean and the variance along dim=0."
+    biased = "You used the unbiased variance (dividing by B - 1); batch normalization divides by B: `unbiased=False`."
+    cases = [
+        Case(
+            "a batch of 5 samples with 3 features",
+            lambda answer: answer(x, gamma, beta),
+            normalized(x, gamma, beta),
+            hint=f"{over_batch} Then return gamma * x_hat + beta.",
+            mistakes=[
+                (normalized(x, gamma, beta, dim=1), f"You normalized each sample over its features. {over_batch}"),
+                (normalized(x, gamma, beta, unbiased=True), biased),
+                (normalized(x, 1, 0), "You forgot the learnable scale and shift: return gamma * x_hat + beta."),
+            ],
+        ),
+        Case(
+            "4 samples of 2 features that barely vary",
+            lambda answer: answer(flat, ones, zeros),
+            normalized(flat, ones, zeros),
+            hint="Divide by sqrt(var + eps) with the biased variance of each feature.",
+            mistakes=[
+                (normalized(flat, ones, zeros, eps=0), "You left out eps: divide by sqrt(var + eps), not sqrt(var)."),
+                (normalized(flat, ones, zeros, unbiased=True), biased),
+            ],
+        ),
+    ]
+    return check_cases("your batch normalization", answer, cases)
+
+
+@torch.no_grad()
+def running_statistics_report(model: nn.Module, images: torch.Tensor) -> str:
+    """Each batch-norm layer's running mean and variance next to the real ones of its inputs on `images`.
+
+    Every value is averaged over the layer's units; `model` is left in eval mode, untouched.
+    """
+    layers = [module for module in model.modules() if isinstance(module, nn.BatchNorm1d)]
+    inputs = []
+    hooks = [layer.register_forward_hook(lambda _m, args, _out: inputs.append(args[0])) for layer in layers]
+    model.eval()
+    model(images)
+    for hook in hooks:
+        hook.remove()
+    lines = [f"{'layer':<6}{'running mean':>14}{'real mean':>12}{'running var':>13}{'real var':>11}"]
+    for k, (layer, x) in enumerate(zip(layers, inputs), start=1):
+        lines.append(
+            f"{k:<6}{layer.running_mean.mean():>14.3f}{x.mean(dim=0).mean():>12.3f}"
+            f"{layer.running_var.mean():>13.1e}{x.var(dim=0).mean():>11.1e}"
+        )
+    return "\n".join(lines)
