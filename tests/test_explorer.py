@@ -43,7 +43,7 @@ def test_frames_close_their_figures():
 
 def labelled_bars(title: str) -> Figure:
     """A constrained-layout figure with text, ticks and a legend: what the layout pass has to measure."""
-    figure = Figure(figsize=(4, 2.5), layout="constrained")
+    figure = Figure(figsize=(3, 2), layout="constrained")
     left, right = figure.subplots(1, 2)
     left.bar(["a", "b", "c"], [1.0, -2.0, 0.5], label="bars")
     left.legend()
@@ -66,8 +66,8 @@ def test_frames_are_the_same_bytes_every_time():
     def draw(title):
         return labelled_bars(title)
 
-    first = explore(draw, {"title": ["x", "y"]}).static_html()
-    assert explore(draw, {"title": ["x", "y"]}).static_html() == first
+    first = explore(draw, {"title": ["x"]}).static_html()
+    assert explore(draw, {"title": ["x"]}).static_html() == first
 
 
 def test_live_widget_redraws_when_a_control_moves():
