@@ -141,3 +141,73 @@ def test_a_file_changed_while_torchvision_reads_it_is_an_error(mnist_copy, monke
     monkeypatch.setattr(datasets.MNIST, "__init__", read_then_damage)
     with pytest.raises(MNISTDataError, match="t10k-labels-idx1-ubyte changed while it was read"):
         mnist(train=False, root=mnist_copy)
+
+
+def reference_balanced_subset(labels: torch.Tensor, size: int, *, seed: int = 0) -> torch.Tensor:
+    """`balanced_subset` as first written, all in torch: the faster one must pick the very same indices."""
+    generator = torch.Generator().manual_seed(seed)
+    classes = torch.unique(labels)
+    per_class = [size // len(classes) + (i < size % len(classes)) for i in range(len(classes))]
+    picks = []
+    for cls, count in zip(classes, per_class):
+        members = torch.nonzero(labels == cls).flatten()
+        picks.append(members[torch.randperm(len(members), generator=generator)[:count]])
+    index = torch.cat(picks)
+    return index[torch.randperm(len(index), generator=generator)]
+
+
+@pytest.mark.parametrize("size, seed", [(3000, 0), (1001, 7), (20_000, 1)])
+def test_balanced_subset_picks_what_the_torch_version_picked(size, seed):
+    _, labels = mnist_tensors(train=True)
+    index = balanced_subset(labels, size, seed=seed)
+    assert index.dtype == torch.int64
+    assert torch.equal(index, reference_balanced_subset(labels, size, seed=seed))
+
+
+@pytest.mark.parametrize("train", [True, False])
+def test_mnist_tensors_hold_what_torchvision_reads(train):
+    images, labels = mnist_tensors(train=train)
+    dataset = mnist(train=train)
+    assert torch.equal(images, dataset.data.unsqueeze(1).float() / 255)
+    assert torch.equal(labels, dataset.targets)
+
+
+def test_mnist_tensors_does_without_torchvision(mnist_copy, monkeypatch):
+    import ast
+    import sys
+
+    import helpers.core.data
+
+    module = ast.parse(Path(helpers.core.data.__file__).read_text())
+    imported = [ast.unparse(node) for node in module.body if isinstance(node, (ast.Import, ast.ImportFrom))]
+    assert not [line for line in imported if "torchvision" in line], "importing helpers.core.data imports torchvision"
+    for name in [name for name in sys.modules if name == "torchvision" or name.startswith("torchvision.")]:
+        monkeypatch.setitem(sys.modules, name, None)  # any import of torchvision now fails
+    images, labels = mnist_tensors(train=False, limit=100, root=mnist_copy)
+    assert images.shape == (100, 1, 28, 28) and labels.bincount().tolist() == [10] * 10
+    with pytest.raises(ImportError):
+        mnist(train=False, root=mnist_copy)
+
+
+def test_mnist_tensors_extracts_a_missing_file_and_rejects_a_damaged_one(mnist_copy, capsys):
+    raw = mnist_copy / "MNIST" / "raw"
+    images, labels = mnist_tensors(train=False, root=mnist_copy)  # nothing extracted yet: extracted here
+    assert (raw / "t10k-images-idx3-ubyte").is_file() and labels[0] == 7 and images.shape == (10_000, 1, 28, 28)
+    extracted = raw / "t10k-labels-idx1-ubyte"
+    content = bytearray(extracted.read_bytes())
+    content[8] ^= 0xFF  # the first test label, 7, becomes 248
+    extracted.write_bytes(bytes(content))
+    capsys.readouterr()
+    _, labels = mnist_tensors(train=False, root=mnist_copy)
+    assert labels[0] == 7 and labels.max() == 9
+    assert "t10k-labels-idx1-ubyte differs from its verified archive (damaged); extracting it again." in (
+        capsys.readouterr().out
+    )
+
+
+def test_mnist_tensors_returns_fresh_tensors():
+    images, labels = mnist_tensors(train=False)
+    images.zero_()
+    labels.zero_()
+    again, labels_again = mnist_tensors(train=False)
+    assert again.max() == 1 and labels_again.max() == 9

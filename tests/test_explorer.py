@@ -7,10 +7,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+import numpy as np
 import pytest
+from matplotlib.figure import Figure
 from PIL import Image
 
-from helpers.core.explorer import MAX_FRAMES, explore
+from helpers.core.explorer import MAX_FRAMES, explore, figure_pixels
 
 
 def draw_line(slope: float, colour: str):
@@ -37,6 +39,35 @@ def test_frames_close_their_figures():
     before = len(plt.get_fignums())
     explorer.frame(slope=0.0)
     assert len(plt.get_fignums()) == before
+
+
+def labelled_bars(title: str) -> Figure:
+    """A constrained-layout figure with text, ticks and a legend: what the layout pass has to measure."""
+    figure = Figure(figsize=(3, 2), layout="constrained")
+    left, right = figure.subplots(1, 2)
+    left.bar(["a", "b", "c"], [1.0, -2.0, 0.5], label="bars")
+    left.legend()
+    right.plot([0, 1, 2], [0.001, 100, 3], "o-")
+    right.set(yscale="log", title=title, xlabel="step")
+    return figure
+
+
+def test_frame_pixels_are_those_savefig_writes_and_the_figure_keeps_its_canvas_and_dpi():
+    figure = labelled_bars("a long title that the layout must fit")
+    canvas, dpi = figure.canvas, figure.dpi
+    pixels = figure_pixels(figure, 80)
+    assert figure.canvas is canvas and figure.dpi == dpi
+    saved = io.BytesIO()
+    labelled_bars("a long title that the layout must fit").savefig(saved, format="png", dpi=80)
+    assert np.array_equal(pixels, np.asarray(Image.open(saved).convert("RGB")))
+
+
+def test_frames_are_the_same_bytes_every_time():
+    def draw(title):
+        return labelled_bars(title)
+
+    first = explore(draw, {"title": ["x"]}).static_html()
+    assert explore(draw, {"title": ["x"]}).static_html() == first
 
 
 def test_live_widget_redraws_when_a_control_moves():
