@@ -18,7 +18,27 @@ from notebook_code import code_cells, helper_definition, shape, top_level_defini
 # notebook -> helper module -> the definitions the notebook teaches, in the order it shows them
 SHOWN: dict[str, dict[str, list[str]]] = {
     "01-network-families": {},
-    "02-activation-functions": {},
+    "02-activation-functions": {
+        "helpers.kernels.activations": [
+            "sigmoid",
+            "sigmoid_derivative",
+            "tanh",
+            "tanh_derivative",
+            "relu",
+            "relu_derivative",
+            "leaky_relu",
+            "leaky_relu_derivative",
+            "elu",
+            "elu_derivative",
+            "normal_cdf",
+            "gelu",
+            "gelu_derivative",
+            "silu",
+            "silu_derivative",
+            "inactive_unit_fraction",
+        ],
+        "helpers.kernels.softmax": ["naive_softmax", "softmax", "log_softmax", "cross_entropy"],
+    },
     "03-vanishing-gradients": {},
     "04-input-normalization": {},
     "05-data-augmentation": {},
