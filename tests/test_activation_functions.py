@@ -24,8 +24,8 @@ def blobs(n=400, seed=0):
 
 def test_bias_shift_kills_relu_but_not_prelu():
     train, test = blobs(), blobs(seed=1)
-    relu = track_hidden_units("relu", train, test, bias_shift=5.0, epochs=3)
-    prelu = track_hidden_units("prelu", train, test, alpha=0.25, bias_shift=5.0, epochs=3)
+    relu = track_hidden_units("relu", train, test, bias_shift=6.0, epochs=3)
+    prelu = track_hidden_units("prelu", train, test, alpha=0.25, bias_shift=6.0, epochs=3)
     assert relu.inactive == [1.0] * 4  # dead from the start, and no gradient to revive them
     assert prelu.inactive[0] == 1.0 and len(prelu.prelu_alpha) == 4
     assert prelu.prelu_alpha[-1] != pytest.approx(0.25)  # PReLU's slope is learned
