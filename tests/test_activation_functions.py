@@ -1,10 +1,17 @@
-"""Tests for helpers.lessons.activation_functions: the dying-ReLU experiment and the figures."""
+"""Tests for helpers.lessons.activation_functions: the dying-ReLU experiment, the figures and the exercise checker."""
 
 import pytest
 import torch
 from matplotlib.figure import Figure
+from notebook_code import solution_namespace
 
-from helpers.lessons.activation_functions import plot_activation, plot_softmax, plot_traces, track_hidden_units
+from helpers.lessons.activation_functions import (
+    check_logsumexp,
+    plot_activation,
+    plot_softmax,
+    plot_traces,
+    track_hidden_units,
+)
 
 
 def blobs(n=400, seed=0):
@@ -17,8 +24,8 @@ def blobs(n=400, seed=0):
 
 def test_bias_shift_kills_relu_but_not_prelu():
     train, test = blobs(), blobs(seed=1)
-    relu = track_hidden_units("relu", train, test, bias_shift=5.0, epochs=3)
-    prelu = track_hidden_units("prelu", train, test, alpha=0.25, bias_shift=5.0, epochs=3)
+    relu = track_hidden_units("relu", train, test, bias_shift=6.0, epochs=3)
+    prelu = track_hidden_units("prelu", train, test, alpha=0.25, bias_shift=6.0, epochs=3)
     assert relu.inactive == [1.0] * 4  # dead from the start, and no gradient to revive them
     assert prelu.inactive[0] == 1.0 and len(prelu.prelu_alpha) == 4
     assert prelu.prelu_alpha[-1] != pytest.approx(0.25)  # PReLU's slope is learned
@@ -32,11 +39,48 @@ def test_tracking_is_reproducible():
     assert first == again and first.label == "Leaky ReLU (alpha = 0.1)"
 
 
-def test_plot_traces_draws_one_line_per_run():
+def test_inactive_units_are_counted_on_the_training_images():
+    train, test = blobs(), blobs(seed=1)
+    bright_test = (100 * torch.ones_like(test[0]), test[1])  # some hidden units are positive on these
+    trace = track_hidden_units("relu", train, bright_test, bias_shift=50.0, epochs=1)
+    assert trace.inactive == [1.0, 1.0]  # the counts follow the training images, not the test images
+
+
+def test_plot_traces_draws_one_line_per_run_and_keeps_the_legend_off_the_data():
     train, test = blobs(), blobs(seed=1)
     traces = [track_hidden_units(name, train, test, epochs=1) for name in ["relu", "tanh"]]
     figure = plot_traces(traces, "two runs")
     assert [len(axis.lines) for axis in figure.axes] == [2, 3]  # right panel adds the chance line
+    assert all(axis.get_legend() is None for axis in figure.axes) and len(figure.legends) == 1
+    assert all(axis.get_ylabel() for axis in figure.axes)
+
+
+def test_the_logsumexp_solution_passes_its_checker():
+    solution = solution_namespace("02-activation-functions", "my_logsumexp")["my_logsumexp"]
+    feedback = check_logsumexp(solution)
+    assert feedback.passed, feedback.message
+
+
+@pytest.mark.parametrize(
+    "wrong, hint",
+    [
+        (lambda z: torch.log(torch.exp(z).sum(dim=-1)), "exp(1000) overflows to inf"),
+        (lambda z: torch.log(torch.exp(z - z.amax(dim=-1, keepdim=True)).sum(dim=-1)), "never added it back"),
+        (lambda z: z.max() + torch.log(torch.exp(z - z.max()).sum(dim=-1)), "Take the max of each row"),
+        (lambda z: torch.logsumexp(z, dim=0), "You summed over the rows (dim=0)"),
+    ],
+    ids=["no-shift", "shift-not-added-back", "one-max-for-the-batch", "wrong-dim"],
+)
+def test_typical_logsumexp_mistakes_earn_their_hint(wrong, hint):
+    feedback = check_logsumexp(wrong)
+    assert not feedback.passed and hint in feedback.message, feedback.message
+
+
+def test_an_unwritten_logsumexp_asks_to_be_written():
+    def my_logsumexp(z):
+        raise NotImplementedError
+
+    assert check_logsumexp(my_logsumexp).message.startswith("Not written yet")
 
 
 def test_plot_activation_ignores_alpha_it_does_not_use():

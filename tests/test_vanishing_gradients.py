@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 from matplotlib.figure import Figure
+from notebook_code import solution_namespace
 from torch import nn
 
 from helpers.core.diagnostics import diagnose, train_monitored
@@ -11,19 +12,22 @@ from helpers.core.models import mlp
 from helpers.core.seeding import seed_everything
 from helpers.lessons.vanishing_gradients import (
     chain_slope,
+    check_update_ratio,
     deep_sizes,
+    inactive_per_layer,
     plot_activation_histograms,
-    plot_dead_units,
     plot_deep_mlp_at_init,
     plot_depth_distribution,
     plot_forward_collapse,
     plot_gradient_bound,
+    plot_inactive_units,
     plot_per_layer,
     plot_training,
     plot_update_ratios,
     reports_at_init,
     sigmoid_fixed_point,
     stack_activation,
+    train_counting_inactive,
 )
 
 
@@ -130,6 +134,46 @@ def test_run_figures(tiny_data):
     assert [axis.get_title() for axis in training.axes][:2] == ["Training loss", "Validation accuracy (chance = 0.1)"]
     ratios = plot_update_ratios(runs)
     assert all(any(np.allclose(line.get_ydata(), 1e-3) for line in axis.get_lines()) for axis in ratios.axes)
-    dead = plot_dead_units(runs)
-    assert len(dead.axes[0].get_lines()) == 3  # the three ReLU layers; the output layer has no activation
-    assert len(dead.axes[1].get_lines()) == 0  # tanh has no dead units to count
+
+
+def test_inactive_units_are_counted_per_layer_on_every_image():
+    seed_everything(0)
+    model = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 3), nn.LeakyReLU(0.1), nn.Linear(3, 2))
+    with torch.no_grad():
+        model[0].weight.copy_(torch.tensor([[1.0, 0.0], [-1.0, 0.0], [0.0, 0.0]]))
+        model[0].bias.copy_(torch.tensor([0.0, 0.0, -1.0]))
+    images = torch.tensor([[1.0, 5.0], [2.0, -5.0]])  # unit 0 positive, unit 1 negative, unit 2 always -1
+    fractions = inactive_per_layer(model, images)
+    assert len(fractions) == 2 and fractions[0] == pytest.approx(2 / 3)
+    assert inactive_per_layer(model, images[:1])[0] == pytest.approx(2 / 3)
+    with pytest.raises(ValueError, match="no ReLU-like activation"):
+        inactive_per_layer(nn.Sequential(nn.Linear(2, 2), nn.Tanh()), images)
+
+
+def test_counting_run_records_before_training_and_after_every_epoch(tiny_data):
+    counted = train_counting_inactive("relu", tiny_net(), tiny_data, tiny_data, lr=0.1, epochs=2)
+    assert len(counted.inactive) == 3 and all(len(row) == 3 for row in counted.inactive)
+    assert counted.run.history.epochs == 2 and counted.run.label == "relu"
+    figure = plot_inactive_units([counted, counted])
+    assert len(figure.axes) == 2 and len(figure.axes[0].get_lines()) == 3
+    assert figure.axes[0].get_ylabel() and len(figure.legends) == 1
+
+
+def test_the_update_ratio_solution_passes_its_checker():
+    solution = solution_namespace("03-vanishing-gradients", "my_update_ratio")["my_update_ratio"]
+    feedback = check_update_ratio(solution)
+    assert feedback.passed, feedback.message
+
+
+@pytest.mark.parametrize(
+    "wrong, hint",
+    [
+        (lambda b, a: (a - b).norm().item(), "Divide by the size of the weights"),
+        (lambda b, a: ((a - b).norm() / a.norm()).item(), "Divide by the weights before the step"),
+        (lambda b, a: ((a.norm() - b.norm()) / b.norm()).item(), "not the change of the norms"),
+    ],
+    ids=["not-divided", "divided-by-after", "change-of-norms"],
+)
+def test_typical_update_ratio_mistakes_earn_their_hint(wrong, hint):
+    feedback = check_update_ratio(wrong)
+    assert not feedback.passed and hint in feedback.message, feedback.message

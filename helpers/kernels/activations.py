@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from helpers.core.checks import checked
+
 
 @dataclass(frozen=True)
 class Activation:
@@ -59,7 +61,8 @@ def relu(x: Tensor) -> Tensor:
 
 
 def relu_derivative(x: Tensor) -> Tensor:
-    return leaky_relu_derivative(x, 0.0)
+    # At exactly 0 we take the left slope, 0, as PyTorch does.
+    return torch.where(x > 0, torch.ones_like(x), torch.zeros_like(x))
 
 
 def leaky_relu(x: Tensor, alpha: float) -> Tensor:
@@ -201,16 +204,20 @@ def torch_activation(name: str, alpha: float | None = None) -> nn.Module:
     return spec.module(resolve_alpha(spec, alpha))
 
 
-def inactive_unit_fraction(pre_activation: Tensor) -> float:
-    """Fraction of units whose input is <= 0 for every sample of a batch.
+def check_pre_activation(pre_activation: Tensor, **_) -> None:
+    """A (batch, units) tensor with at least one sample."""
+    if not isinstance(pre_activation, Tensor) or pre_activation.ndim != 2 or pre_activation.shape[0] == 0:
+        shape = tuple(pre_activation.shape) if isinstance(pre_activation, Tensor) else type(pre_activation).__name__
+        raise ValueError(f"pre_activation must have shape (batch, units) with a non-empty batch, got {shape}")
 
-    `pre_activation` has shape (batch, units): what the layer feeds into its
-    activation. For ReLU such a unit is dead: it outputs 0 and passes back a
-    gradient of 0 for all these inputs, so gradient descent cannot revive it.
-    Leaky ReLU, PReLU and ELU still pass back a gradient there.
+
+@checked(check_pre_activation)
+def inactive_unit_fraction(pre_activation: Tensor) -> float:
+    """Fraction of units whose input is <= 0 for every sample (row) of `pre_activation`, shape (batch, units).
+
+    Fed the training set, this is the course's test for a dead ReLU unit: it outputs 0
+    and passes back a gradient of 0 for every training input, so gradient descent
+    cannot revive it. Leaky ReLU, PReLU and ELU units in that state still pass back a
+    gradient: they are inactive, not dead.
     """
-    if pre_activation.ndim != 2 or pre_activation.shape[0] == 0:
-        raise ValueError(
-            f"pre_activation must have shape (batch, units) with a non-empty batch, got {tuple(pre_activation.shape)}"
-        )
     return (pre_activation <= 0).all(dim=0).float().mean().item()

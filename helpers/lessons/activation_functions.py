@@ -1,13 +1,15 @@
-"""Notebook 02, activation functions: their curves, softmax at a temperature, and dying ReLU measured.
+"""Notebook 02, activation functions: their curves, softmax at a temperature, dying ReLU measured, and an exercise.
 
 The dying-ReLU experiment trains a one-hidden-layer MLP and tracks its hidden units
 while it trains; the `plot_*` functions draw the kernels of
-`helpers.kernels.activations` and `helpers.kernels.softmax`.
+`helpers.kernels.activations` and `helpers.kernels.softmax`; `check_logsumexp`
+gives feedback on the student's stable log-sum-exp.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from numbers import Real
 
@@ -16,6 +18,7 @@ from matplotlib.figure import Figure
 from torch import Tensor
 
 from helpers.core.data import IMAGE_PIXELS
+from helpers.core.exercises import Case, Feedback, check_cases
 from helpers.core.models import mlp
 from helpers.core.seeding import seed_everything
 from helpers.core.training import History, evaluate, fit
@@ -56,9 +59,11 @@ def track_hidden_units(
 ) -> HiddenUnitTrace:
     """Train a 784-64-10 MLP with plain SGD and trace its hidden layer before training and after every epoch.
 
-    `bias_shift` is subtracted from every hidden bias before training, pushing
-    units into their negative region; `lr` too large does the same through a
-    few violent updates. Inputs are flattened images, shape (N, 784).
+    A hidden unit counts as inactive when its input is <= 0 for every training
+    image (`inactive_unit_fraction` on the whole of `train`); accuracy is measured
+    on `test`. `bias_shift` is subtracted from every hidden bias before training,
+    pushing units into their negative region; `lr` too large does the same through
+    a few violent updates. Inputs are flattened images, shape (N, 784).
     """
     seed_everything(seed)
     model = mlp([IMAGE_PIXELS, HIDDEN_UNITS, 10], activation, alpha=alpha, flatten=False)
@@ -70,7 +75,7 @@ def track_hidden_units(
 
     def record(_epoch: int = 0, _history: History | None = None) -> None:
         with torch.no_grad():
-            trace.inactive.append(inactive_unit_fraction(hidden_layer(test[0])))
+            trace.inactive.append(inactive_unit_fraction(hidden_layer(train[0])))
         trace.accuracy.append(evaluate(model, *test).accuracy)
         if activation == "prelu":
             trace.prelu_alpha.append(activation_module.weight.item())
@@ -92,13 +97,13 @@ def plot_traces(traces: list[HiddenUnitTrace], title: str) -> Figure:
         xlabel="epoch",
         ylabel="fraction of hidden units",
         ylim=(-0.03, 1.03),
-        title="Units whose input is negative for every test image",
+        title="Input <= 0 for every training image",
     )
-    right.set(xlabel="epoch", ylabel="test accuracy", ylim=(0, 1), title="Test accuracy")
+    right.set(xlabel="epoch", ylabel="test accuracy", ylim=(0, 1), title="Test accuracy (chance = 0.1)")
     right.axhline(0.1, color="grey", ls=":", lw=1)
-    right.legend(loc="lower right", fontsize="small")
     for axis in (left, right):
         axis.grid(alpha=0.3)
+    figure.legend(*left.get_legend_handles_labels(), loc="outside right upper", fontsize="small")  # off the data
     figure.suptitle(title)
     return figure
 
@@ -154,3 +159,47 @@ def plot_softmax(logits: Tensor, temperature: float = 1.0, *, class_names: list[
         axis.tick_params(axis="x", labelrotation=30)
         axis.grid(axis="y", alpha=0.3)
     return figure
+
+
+def check_logsumexp(answer: Callable[[Tensor], Tensor]) -> Feedback:
+    """Feedback on a student's `my_logsumexp(z)`: log(sum(exp(z))) over the last dimension, stable for any logits."""
+    small = torch.tensor([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]])
+    large = torch.tensor([[1000.0, 1001.0, 1002.0]])
+    apart = torch.tensor([[1000.0, 1001.0, 1002.0], [-1000.0, -1001.0, -1002.0]])
+
+    def forgot_the_max(z: Tensor) -> Tensor:
+        return torch.log(torch.exp(z - z.amax(dim=-1, keepdim=True)).sum(dim=-1))
+
+    cases = [
+        Case(
+            "small logits [[1, 2, 3], [0, 0, 0]]",
+            lambda f: f(small),
+            torch.logsumexp(small, dim=-1),
+            hint="Return one number per row, log(sum(exp(z))) over the last dimension (dim=-1), shape (rows,).",
+            mistakes=[
+                (
+                    forgot_the_max(small),
+                    "You subtracted the max m but never added it back: log sum exp(z) = m + log sum exp(z - m).",
+                ),
+                (
+                    torch.logsumexp(small, dim=0),
+                    "You summed over the rows (dim=0); sum over each row's logits (dim=-1).",
+                ),
+            ],
+        ),
+        Case(
+            "large logits [[1000, 1001, 1002]]",
+            lambda f: f(large),
+            torch.logsumexp(large, dim=-1),
+            hint="exp(1000) overflows to inf in float32: subtract each row's largest logit m before exp and add m "
+            "back after the log.",
+        ),
+        Case(
+            "rows far apart, [[1000, 1001, 1002], [-1000, -1001, -1002]]",
+            lambda f: f(apart),
+            torch.logsumexp(apart, dim=-1),
+            hint="Take the max of each row (z.amax(dim=-1, keepdim=True)), not one max for the whole batch: "
+            "shifting the second row by 1002 leaves exp(-2002) = 0 and log(0) = -inf.",
+        ),
+    ]
+    return check_cases("my_logsumexp", answer, cases)

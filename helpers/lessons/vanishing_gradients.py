@@ -1,9 +1,11 @@
 """Notebook 03, vanishing gradients: stacked activations going forward, shrinking slopes going backward,
-and deep MLPs trained side by side while `helpers.core.diagnostics` watches every layer."""
+deep MLPs trained side by side while `helpers.core.diagnostics` watches every layer, inactive units
+counted on the training set, and the exercise checker `check_update_ratio`."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -14,10 +16,11 @@ from torch import Tensor
 
 from helpers.core.checks import check_positive_int
 from helpers.core.data import IMAGE_PIXELS
-from helpers.core.diagnostics import FIELDS, LayerStats, activation_outputs, diagnose
+from helpers.core.diagnostics import FIELDS, RECTIFYING, LayerStats, activation_outputs, dead_fraction, diagnose
+from helpers.core.exercises import Case, Feedback, check_cases
 from helpers.core.models import mlp
 from helpers.core.seeding import seed_everything
-from helpers.core.training import Run
+from helpers.core.training import Run, fit
 from helpers.kernels.activations import activate, get_activation
 
 SIGMOID_PEAK_SLOPE = 0.25
@@ -253,8 +256,112 @@ def plot_update_ratios(runs: Sequence[Run]) -> Figure:
     return figure
 
 
-def plot_dead_units(runs: Sequence[Run]) -> Figure:
-    """Fraction of each layer's units whose input was negative for the whole batch, step by step."""
-    figure = _plot_layers_over_steps(runs, "dead", "fraction of units never positive", log=False)
-    figure.axes[0].set_ylim(-0.02, 1.02)
+@torch.no_grad()
+def inactive_per_layer(model: torch.nn.Module, images: Tensor) -> list[float]:
+    """For each ReLU-like layer of `model`, the fraction of its units whose input is <= 0 for every image in `images`.
+
+    The test is `inactive_unit_fraction` (via `dead_fraction`); given the training set,
+    a ReLU unit it counts is dead, a Leaky ReLU unit only inactive.
+    """
+    fractions: list[float] = []
+    modules = [m for m in model.modules() if isinstance(m, RECTIFYING)]
+    if not modules:
+        raise ValueError("the model has no ReLU-like activation (ReLU, Leaky ReLU, PReLU, ELU) whose units to count")
+    hooks = [
+        m.register_forward_hook(lambda m, inputs, _out: fractions.append(dead_fraction(m, inputs[0]))) for m in modules
+    ]
+    try:
+        model(images)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return fractions
+
+
+@dataclass
+class InactiveRun:
+    """A training run and, before training and after every epoch, `inactive_per_layer` on the training images."""
+
+    run: Run
+    inactive: list[list[float]]  # [epoch][hidden layer]; epoch 0 is before training
+
+
+def train_counting_inactive(
+    label: str,
+    model: torch.nn.Module,
+    train: tuple[Tensor, Tensor],
+    val: tuple[Tensor, Tensor],
+    *,
+    lr: float,
+    epochs: int,
+    seed: int = 0,
+) -> InactiveRun:
+    """Train `model` with plain SGD and count its inactive units on all of `train` before and after every epoch."""
+    counts = [inactive_per_layer(model, train[0])]
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    history = fit(
+        model,
+        train,
+        epochs=epochs,
+        val=val,
+        optimizer=optimizer,
+        seed=seed,
+        on_epoch=lambda _epoch, _history: counts.append(inactive_per_layer(model, train[0])),
+    )
+    return InactiveRun(Run(model, history, label), counts)
+
+
+def plot_inactive_units(runs: Sequence[InactiveRun]) -> Figure:
+    """Per run, the fraction of each hidden layer's units whose input is <= 0 on every training image, by epoch."""
+    figure = Figure(figsize=(4 * len(runs), 3.3), layout="constrained")
+    axes = figure.subplots(1, len(runs), sharey=True, squeeze=False)[0]
+    for axis, run in zip(axes, runs):
+        layers = np.array(run.inactive).T  # [layer][epoch]
+        for k, series in enumerate(layers):
+            axis.plot(
+                series, "o-", ms=3, color=colormaps["viridis"](k / max(len(layers) - 1, 1)), label=f"layer {k + 1}"
+            )
+        axis.set(xlabel="epoch", title=run.run.label, ylim=(-0.02, 1.02))
+        axis.grid(alpha=0.3)
+    axes[0].set_ylabel("fraction of units")
+    figure.legend(*axes[0].get_legend_handles_labels(), loc="outside right upper", fontsize="small")
     return figure
+
+
+def check_update_ratio(answer: Callable[[Tensor, Tensor], float]) -> Feedback:
+    """Feedback on a student's `my_update_ratio(before, after)`: |after - before| / |before| (Frobenius norms)."""
+    generator = torch.Generator().manual_seed(0)
+    before = torch.randn(4, 3, generator=generator)
+    after = before - 0.01 * torch.randn(4, 3, generator=generator)
+    turn = torch.tensor([[0.6, -0.8], [0.8, 0.6]])  # a rotation: changes W but not its size
+    square = torch.tensor([[3.0, 0.0], [0.0, 4.0]])
+
+    def ratio(b: Tensor, a: Tensor) -> float:
+        return ((a - b).norm() / b.norm()).item()
+
+    forgot = "Divide by the size of the weights: the ratio says how large the step is relative to W."
+    cases = [
+        Case(
+            "a step that rotates W = diag(3, 4) without changing its size",
+            lambda f: f(square, turn @ square),
+            ratio(square, turn @ square),
+            hint="Take the norm of the change, (after - before).norm(), not the change of the norms: this step "
+            "moves every weight but leaves |W| the same.",
+            mistakes=[((turn @ square - square).norm().item(), forgot)],
+        ),
+        Case(
+            "a 4 x 3 weight after a small step",
+            lambda f: f(before, after),
+            ratio(before, after),
+            hint="Use the Frobenius norm of the whole tensor (tensor.norm()) of the change after - before, "
+            "divided by the norm of before.",
+            mistakes=[
+                ((after - before).norm().item(), forgot),
+                (
+                    ((after - before).norm() / after.norm()).item(),
+                    "Divide by the weights before the step (before.norm()), not after it.",
+                ),
+            ],
+        ),
+    ]
+    return check_cases("my_update_ratio", answer, cases)
