@@ -20,8 +20,8 @@ SHOWN: dict[str, dict[str, list[str]]] = {
     "01-network-families": {},
     "02-activation-functions": {},
     "03-vanishing-gradients": {},
-    "04-input-normalization": {},
-    "05-data-augmentation": {},
+    "04-input-normalization": {"helpers.kernels.normalization": ["MinMaxScaler", "ZScoreScaler"]},
+    "05-data-augmentation": {"helpers.lessons.data_augmentation": ["random_affine"]},
     "06-dropout-and-batch-normalization": {},
     "07-classifying-digits": {},
 }
