@@ -1,10 +1,11 @@
-"""Tests for helpers.lessons.input_normalization: tinted digits follow their colour rule; the outlier figure."""
+"""Tests for helpers.lessons.input_normalization: tinted digits, the outlier figure, the robust-scaling checker."""
 
 import pytest
 import torch
+from notebook_code import solution_namespace
 
-from helpers.kernels.normalization import ZScoreScaler
-from helpers.lessons.input_normalization import PALETTE, plot_outlier_effect, tint_digits
+from helpers.kernels.normalization import MinMaxScaler, ZScoreScaler
+from helpers.lessons.input_normalization import PALETTE, check_robust_scaling, plot_outlier_effect, tint_digits
 
 
 def fake_digits(count: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -69,9 +70,14 @@ def test_rejects_bad_input():
         tint_digits(images, labels, **{**rule, "red_if_other": 1.5})
 
 
+def views(values: torch.Tensor, outlier: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    data = torch.cat([values, torch.tensor([outlier])])
+    return data, MinMaxScaler().fit(data).transform(data), ZScoreScaler().fit(data).transform(data)
+
+
 def test_outlier_figure_shows_the_three_views_with_the_spans_of_the_other_values():
     values = torch.tensor([40.0, 45.0, 50.0, 55.0, 60.0])
-    figure = plot_outlier_effect(values, 1000.0)
+    figure = plot_outlier_effect(*views(values, 1000.0))
     raw, min_max, z_score = figure.axes
     assert raw.get_title() == "raw values: others in [40, 60]"
     assert min_max.get_title() == f"min-max: others in [0, {20 / 960:.3g}]"
@@ -82,17 +88,72 @@ def test_outlier_figure_shows_the_three_views_with_the_spans_of_the_other_values
     assert [line.get_xdata()[0] for line in min_max.lines] == [1.0]  # the outlier, at the top of [0, 1]
     assert z_score.lines[0].get_xdata()[0] == pytest.approx(z[-1].item())  # z = sqrt(5) lies in [-5, 5]
     assert not z_score.texts
+    assert figure.get_suptitle() == "5 values around 50 and one outlier at 1000"
 
 
 def test_outlier_figure_names_an_outlier_outside_the_z_window():
     values = torch.linspace(0, 1, 100)
-    z_score = plot_outlier_effect(values, 1e6).axes[2]
+    z_score = plot_outlier_effect(*views(values, 1e6)).axes[2]
     outlier_z = ZScoreScaler().fit(torch.cat([values, torch.tensor([1e6])])).transform(torch.tensor([1e6])).item()
     assert outlier_z > 5 and z_score.texts[0].get_text() == f"outlier at {outlier_z:.3g} \u2192"
 
 
 def test_outlier_figure_rejects_bad_input():
-    with pytest.raises(ValueError, match="1-D tensor of at least two numbers"):
-        plot_outlier_effect(torch.zeros(3, 2), 10.0)
-    with pytest.raises(ValueError, match="finite number"):
-        plot_outlier_effect(torch.zeros(3), float("inf"))
+    with pytest.raises(ValueError, match="1-D tensor of at least two values and the outlier"):
+        plot_outlier_effect(torch.zeros(3, 2), torch.zeros(3, 2), torch.zeros(3, 2))
+    with pytest.raises(ValueError, match="one value each per raw value"):
+        plot_outlier_effect(torch.zeros(3), torch.zeros(3), torch.zeros(4))
+    with pytest.raises(ValueError, match="finite numbers"):
+        plot_outlier_effect(torch.zeros(3), torch.zeros(3), torch.tensor([0.0, float("inf"), 1.0]))
+
+
+SOLUTION = solution_namespace("04-input-normalization", "my_robust_scale")["my_robust_scale"]
+
+
+def test_the_reference_solution_passes_the_robust_scaling_check():
+    feedback = check_robust_scaling(SOLUTION)
+    assert feedback.passed, feedback.message
+
+
+def robust_with(train, test, fit_on, centre, spread):
+    return (train - centre(fit_on)) / spread(fit_on), (test - centre(fit_on)) / spread(fit_on)
+
+
+def median(values):
+    return values.quantile(0.5)  # torch.median takes the lower of the two middle values of an even count
+
+
+def iqr(values):
+    return values.quantile(0.75) - values.quantile(0.25)
+
+
+def std(values):
+    return values.std(correction=0)
+
+
+@pytest.mark.parametrize(
+    "wrong, hint",
+    [
+        (lambda train, test: (SOLUTION(train, test)[0], SOLUTION(test, test)[1]), "scaled with its own statistics"),
+        (
+            lambda train, test: robust_with(train, test, torch.cat([train, test]), median, iqr),
+            "The statistics include the test values",
+        ),
+        (lambda train, test: robust_with(train, test, train, median, std), "divided by the standard deviation"),
+        (lambda train, test: robust_with(train, test, train, torch.mean, iqr), "subtract the median instead"),
+        (lambda train, test: (train, test), "Take the median and the 25th and 75th percentiles"),
+        (lambda train, test: None, "did you forget `return`?"),
+    ],
+)
+def test_typical_mistakes_in_robust_scaling_earn_their_hint(wrong, hint):
+    feedback = check_robust_scaling(wrong)
+    assert not feedback.passed and hint in feedback.message, feedback.message
+
+
+def test_per_pixel_statistics_are_named_on_the_image_case():
+    def per_pixel(train, test):
+        low, median, high = torch.quantile(train, torch.tensor([0.25, 0.5, 0.75]), dim=0)
+        return (train - median) / (high - low), (test - median) / (high - low)
+
+    feedback = check_robust_scaling(per_pixel)
+    assert not feedback.passed and "one median and IQR per pixel" in feedback.message, feedback.message

@@ -33,8 +33,10 @@ CONSTANTS: dict[str, set[str]] = {
     "01-network-families": {"0.003", "21.9"},  # the learning rate; log 0.1 / log 0.9 in a solution
     "02-activation-functions": set(),
     "03-vanishing-gradients": set(),
-    "04-input-normalization": set(),
-    "05-data-augmentation": set(),
+    # 04: the tinted set's rule (95% of sevens red), SGD's learning rate, ln 10, the ceiling of accuracy
+    "04-input-normalization": {"95%", "0.05", "2.30", "100%"},
+    # 05: the magnitudes of the changes shown and used, and the tinted set's rule from 04
+    "05-data-augmentation": {"30%", "20 percent", "10 percent", "95%"},
     "06-dropout-and-batch-normalization": set(),
     "07-classifying-digits": {"0.001"},  # Adam's default learning rate
     "index": set(),

@@ -44,8 +44,8 @@ SHOWN: dict[str, dict[str, list[str]]] = {
         "helpers.kernels.softmax": ["naive_softmax", "softmax", "log_softmax", "cross_entropy"],
     },
     "03-vanishing-gradients": {},
-    "04-input-normalization": {},
-    "05-data-augmentation": {},
+    "04-input-normalization": {"helpers.kernels.normalization": ["MinMaxScaler", "ZScoreScaler"]},
+    "05-data-augmentation": {"helpers.lessons.data_augmentation": ["random_affine"]},
     "06-dropout-and-batch-normalization": {
         "helpers.kernels.dropout": ["dropout_mask", "dropout", "Dropout"],
         "helpers.kernels.batch_norm": ["BatchNorm"],
