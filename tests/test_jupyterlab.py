@@ -93,6 +93,9 @@ NOT_COMPARED = re.compile(
 DURATIONS = [
     (re.compile(r"\b\d+(\.\d+)? s\b"), "<seconds> s"),  # "prepared once in 0.1 s"
     (re.compile(r"\| [\d.]+ \| [\d,]+ \| [\d.]+x \|"), "| <s/epoch> | <images/s> | <speed-up> |"),
+    (re.compile(r"\b\d+(\.\d+)? ms per step instead of \d+(\.\d+)?"), "<ms> ms per step instead of <ms>"),
+    (re.compile(r"\b\d+(\.\d+)? ms\b"), "<ms> ms"),  # "20.8 ms per step"
+    (re.compile(r"s per epoch +\d+(\.\d+)?x$"), "s per epoch <speed-up>x"),  # "1.43 s per epoch    8.8x"
 ]
 UNTRUSTED_NOTE = "Run this cell to explore other values."  # shown by a stored explorer until its script runs
 LECTURE_TABLE = "| epoch | loss (lecture) | loss (this run) |"
@@ -259,6 +262,8 @@ def test_key_results_leave_out_progress_and_durations_only():
         ],
         [
             {"output_type": "stream", "name": "stdout", "text": ["prepared once in 0.1 s\n", "accuracy 0.9761\n"]},
+            {"output_type": "stream", "name": "stdout", "text": "2.4 ms per step instead of 20.8\n"},
+            {"output_type": "stream", "name": "stdout", "text": "tensors, the same code    1.43 s per epoch    8.8x\n"},
             {"output_type": "display_data", "data": {"text/markdown": "| a | 2 | 4.29 | 13,987 | 1.0x | 0.9677 |"}},
             {"output_type": "stream", "name": "stderr", "text": "a warning\n"},
         ],
@@ -267,6 +272,8 @@ def test_key_results_leave_out_progress_and_durations_only():
         1: [
             "prepared once in <seconds> s",
             "accuracy 0.9761",
+            "<ms> ms per step instead of <ms>",
+            "tensors, the same code    <seconds> s per epoch <speed-up>x",
             "| a | 2 | <s/epoch> | <images/s> | <speed-up> | 0.9677 |",
         ]
     }
