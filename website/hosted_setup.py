@@ -30,6 +30,10 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as a script (Quarto's post-render step): the course's helpers sit beside us
+    sys.path.insert(0, str(ROOT))
+from helpers.core.files import replace_atomically  # noqa: E402  (standard library only)
+
 BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
 # The badge is the first line of the first markdown cell, followed by a blank line.
 BADGE = re.compile(r"\A\[!\[Open In Colab\]\([^)]*\)\]\([^)]*\)\n+")
@@ -139,7 +143,8 @@ def main(argv: list[str] | None = None) -> int:
         if text != before:
             stale.append(path.name)
             if args.write:
-                path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+                data = (text if text.endswith("\n") else text + "\n").encode("utf-8")
+                replace_atomically(path, lambda stream, data=data: stream.write(data))
     if not stale:
         print("every notebook's set-up cell and badge are up to date")
     elif args.write:

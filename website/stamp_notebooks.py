@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from hosted_setup import built_commit, stamp  # noqa: E402
+from hosted_setup import built_commit, replace_atomically, stamp  # noqa: E402
 
 
 def main() -> int:
@@ -19,10 +19,8 @@ def main() -> int:
     if not commit:
         return 0
     for notebook in Path(os.environ["QUARTO_PROJECT_OUTPUT_DIR"]).glob("notebooks/*.ipynb"):
-        stamped = stamp(notebook.read_text(encoding="utf-8"), commit)
-        temporary = notebook.with_suffix(".ipynb.tmp")
-        temporary.write_text(stamped, encoding="utf-8")
-        temporary.replace(notebook)
+        stamped = stamp(notebook.read_text(encoding="utf-8"), commit).encode("utf-8")
+        replace_atomically(notebook, lambda stream, data=stamped: stream.write(data))
     return 0
 
 

@@ -13,6 +13,9 @@ import re
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the course's helpers, beside this folder
+from helpers.core.files import replace_atomically  # noqa: E402  (standard library only)
+
 LOADER = re.compile(  # its three tags; Quarto moves the jQuery one to the top of the head
     r'<script src="https://cdn\.jsdelivr\.net/npm/(?:requirejs@[^"/]*/require|jquery@[^"/]*/dist/jquery)\.min\.js"'
     r"[^>]*></script>\n?"
@@ -30,9 +33,7 @@ def strip(page: Path) -> bool:
     if count not in (0, 3):
         raise SystemExit(f"{page}: found {count} of the 3 tags of Quarto's widget loader; update {__file__}")
     if count:
-        temporary = page.with_suffix(".html.tmp")
-        temporary.write_text(stripped, encoding="utf-8")
-        temporary.replace(page)
+        replace_atomically(page, lambda stream: stream.write(stripped.encode("utf-8")))
     return bool(count)
 
 
