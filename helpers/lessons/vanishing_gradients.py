@@ -4,6 +4,7 @@ counted on the training set, and the exercise checker `check_update_ratio`."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -12,6 +13,7 @@ import torch
 from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, NullLocator
 from torch import Tensor
 
 from helpers.core.checks import check_positive_int
@@ -102,6 +104,16 @@ def plot_forward_collapse(depth: int = 5, span: float = 10.0) -> Figure:
     return figure
 
 
+def _log_y(axis: Axes) -> None:
+    """A log-scale y axis with major ticks only, labelled 1e-6 rather than typeset as a power of ten.
+
+    Minor ticks and typeset labels take most of an explorer frame's drawing time.
+    """
+    axis.set_yscale("log")
+    axis.yaxis.set_minor_locator(NullLocator())
+    axis.yaxis.set_major_formatter(FuncFormatter(lambda power, _position: f"1e{round(math.log10(power))}"))
+
+
 def plot_depth_distribution(activation: str, depth: int, span: float = 10.0) -> Figure:
     """Histogram of what `depth` stacked copies of `activation` make of inputs spread evenly over [-span, span]."""
     x = (torch.arange(4000) + 0.5) / 4000 * 2 * span - span  # the centres of 4000 equal slices of [-span, span]
@@ -110,11 +122,12 @@ def plot_depth_distribution(activation: str, depth: int, span: float = 10.0) -> 
     axis = figure.subplots()
     figure.subplots_adjust(left=0.09, right=0.98, bottom=0.16, top=0.9)  # fixed margins: quicker than a layout engine
     for values, bins, color, label in ((x, 100, "lightgrey", "inputs"), (output, 400, "C0", f"after {depth} layers")):
-        axis.hist(values, bins=bins, range=(-span, span), density=True, histtype="stepfilled", color=color, label=label)
+        counts, edges = np.histogram(values.numpy(), bins=bins, range=(-span, span), density=True)
+        axis.stairs(counts, edges, fill=True, color=color, label=label)
+    _log_y(axis)
     axis.set(
         xlabel="value",
         ylabel="density (log)",
-        yscale="log",
         ylim=(1e-3, 1e3),
         title=f"{depth} stacked {get_activation(activation).title} layers: outputs span "
         f"[{output.min().item() + 0.0:.3g}, {output.max().item():.3g}]",
@@ -132,15 +145,16 @@ def plot_gradient_bound(max_depth: int = 12) -> Figure:
     measured = [chain_slope(int(n), x).max().item() for n in depths]
     figure = Figure(figsize=(6.5, 3.6), layout="constrained")
     axis = figure.subplots()
-    axis.semilogy(depths, SIGMOID_PEAK_SLOPE**depths, "k--", label="bound $0.25^n$")
-    axis.semilogy(depths, measured, "o-", color="C3", label="measured: largest slope over $x \\in [-10, 10]$")
+    axis.plot(depths, SIGMOID_PEAK_SLOPE**depths, "k--", label="bound $0.25^n$")
+    axis.plot(depths, measured, "o-", color="C3", label="measured: largest slope over $x \\in [-10, 10]$")
+    _log_y(axis)
     axis.set(
         xlabel="number of stacked sigmoids n",
         ylabel="slope reaching layer 1",
         title="The gradient shrinks geometrically with depth",
     )
     axis.legend()
-    axis.grid(alpha=0.3, which="both")
+    axis.grid(alpha=0.3)
     return figure
 
 
@@ -169,7 +183,8 @@ def plot_per_layer(
         raise ValueError(f"unknown field {field!r}; choose one of {', '.join(FIELDS[2:])}")
     for label, report in reports.items():
         values = np.array([getattr(row, field) for row in report], dtype=float)  # None -> nan, not drawn
-        ax.semilogy(range(1, len(report) + 1), values, "o-", ms=4, label=label)
+        ax.plot(range(1, len(report) + 1), values, "o-", ms=4, label=label)
+    _log_y(ax)
     ax.set(xlabel="layer", ylabel=ylabel, title=title)
     if len(reports) > 1:
         ax.legend(fontsize="small")
@@ -184,7 +199,8 @@ def plot_activation_histograms(outputs: Mapping[str, Tensor], ax: Axes, *, title
     for k in np.unique(np.linspace(0, len(values) - 1, lines).round().astype(int)):
         counts, edges = np.histogram(values[k].flatten().numpy(), bins=50, range=(low, high), density=True)
         ax.stairs(counts, edges, color=colormaps["viridis"](k / max(len(values) - 1, 1)), label=f"layer {k + 1}")
-    ax.set(xlabel="activation value", ylabel="density (log)", yscale="log", title=title)
+    _log_y(ax)
+    ax.set(xlabel="activation value", ylabel="density (log)", title=title)
     ax.legend(fontsize="small")
     ax.grid(alpha=0.3)
     return ax.figure
@@ -217,13 +233,14 @@ def plot_training(runs: Sequence[Run]) -> Figure:
         epochs = range(1, run.history.epochs + 1)
         loss.plot(epochs, run.history.train_loss, "o-", label=run.label)
         accuracy.plot(epochs, run.history.val_accuracy, "o-", label=run.label)
-        gradient.semilogy(run.monitor.series("grad_norm", layer=0), lw=1, label=run.label)
+        gradient.plot(run.monitor.series("grad_norm", layer=0), lw=1, label=run.label)
+    _log_y(gradient)
     loss.set(xlabel="epoch", ylabel="cross-entropy", title="Training loss")
     accuracy.axhline(0.1, color="grey", ls=":", lw=1)
     accuracy.set(xlabel="epoch", ylabel="accuracy", ylim=(0, 1), title="Validation accuracy (chance = 0.1)")
     gradient.set(xlabel="training step", ylabel="weight-gradient norm", title="First layer's gradient")
     for axis in (loss, accuracy, gradient):
-        axis.grid(alpha=0.3, which="both")
+        axis.grid(alpha=0.3)
     figure.legend(*loss.get_legend_handles_labels(), loc="outside right upper", fontsize="small")
     return figure
 
@@ -238,8 +255,10 @@ def _plot_layers_over_steps(runs: Sequence[Run], field: str, ylabel: str, *, log
             if not np.isnan(series).all():
                 label = f"layer {k + 1}" if row.activation else "output layer"
                 axis.plot(series, lw=1, color=colormaps["viridis"](k / max(layers - 1, 1)), label=label)
-        axis.set(xlabel="training step", title=run.label, yscale="log" if log else "linear")
-        axis.grid(alpha=0.3, which="both")
+        axis.set(xlabel="training step", title=run.label)
+        if log:
+            _log_y(axis)
+        axis.grid(alpha=0.3)
     axes[0, 0].set_ylabel(ylabel)
     handles, labels = max((axis.get_legend_handles_labels() for axis in axes[0]), key=lambda h: len(h[0]))
     if handles:
