@@ -1,11 +1,13 @@
 """Tests for helpers.core.progress: epoch lines, history plots and the progress reporter."""
 
+import time
+
 import IPython.display
 import pytest
 from matplotlib.figure import Figure
 
 from helpers.core.explorer import HEADLESS_ENV_VAR
-from helpers.core.progress import TrainingProgress, describe_epoch, plot_history
+from helpers.core.progress import LIVE_CURVES_SHARE, TrainingProgress, describe_epoch, plot_history
 from helpers.core.training import History
 
 
@@ -71,13 +73,52 @@ def test_live_progress_shows_bars_and_curves_then_clears_the_live_figure(monkeyp
         return Handle()
 
     monkeypatch.setattr(IPython.display, "display", display)
-    progress = TrainingProgress(epochs=2)
+    progress = TrainingProgress(epochs=3)
     assert list(progress.batches(range(4), epoch=1)) == [0, 1, 2, 3]
-    run = history(epochs=2)
-    progress(1, run)
-    progress(2, run)
-    assert [type(item).__name__ for item in shown] == ["Figure", "Figure", "HTML"]
+    run = history(epochs=3)
+    for epoch in (1, 2, 3):
+        progress(epoch, run)
+    names = [type(item).__name__ for item in shown]  # the first epoch draws the curves, the last clears them
+    assert names[0] == "Figure" and names[-1] == "HTML" and set(names[1:-1]) <= {"Figure"}
     assert capsys.readouterr().out == ""
+
+
+def curves_drawn(monkeypatch, epochs: int, seconds_per_epoch: float, seconds_per_drawing: float = 1.0):
+    """Train `epochs` epochs live on a fake clock: (how many times the curves were drawn, total seconds)."""
+    monkeypatch.setenv(HEADLESS_ENV_VAR, "0")
+    clock, drawn = [0.0], []
+    monkeypatch.setattr(time, "perf_counter", lambda: clock[0])
+
+    def show(item):
+        drawn.append(type(item).__name__)
+        if isinstance(item, Figure):
+            clock[0] += seconds_per_drawing
+
+    class Handle:
+        def update(self, item):
+            show(item)
+
+    def display(item, display_id=False):
+        show(item)
+        return Handle()
+
+    monkeypatch.setattr(IPython.display, "display", display)
+    progress, run = TrainingProgress(epochs=epochs), history(epochs=epochs)
+    for epoch in range(1, epochs + 1):
+        clock[0] += seconds_per_epoch
+        progress(epoch, run)
+    assert drawn[-1] == "HTML", "the live figure must be cleared after the last epoch"
+    return drawn.count("Figure"), clock[0]
+
+
+def test_live_curves_on_fast_epochs_take_about_their_share_of_the_time(monkeypatch):
+    drawings, seconds = curves_drawn(monkeypatch, epochs=40, seconds_per_epoch=0.5)
+    assert 2 <= drawings < 40 / 4
+    assert drawings * 1.0 / seconds <= LIVE_CURVES_SHARE + 0.05
+
+
+def test_live_curves_on_slow_epochs_are_redrawn_every_epoch_but_the_last(monkeypatch):
+    assert curves_drawn(monkeypatch, epochs=5, seconds_per_epoch=10.0)[0] == 4
 
 
 def test_progress_rejects_no_epochs():

@@ -70,12 +70,19 @@ def plot_history(
     return figure
 
 
+# Drawing the live curves takes about 0.75 s on a 2-core CPU, longer than an epoch of most runs in this
+# course: after a redraw that took d seconds, the next waits until d / LIVE_CURVES_SHARE seconds have
+# passed, so that the curves use at most this share of the training time.
+LIVE_CURVES_SHARE = 0.2
+
+
 class TrainingProgress:
     """Reports each epoch: a text line when headless; progress bars and live curves in JupyterLab.
 
-    Call it after every epoch with `(epoch, history)`. When the last epoch is
-    reported the live figure is removed, so that a notebook cell can end with
-    one final `plot_history` figure.
+    Call it after every epoch with `(epoch, history)`. The progress bar moves every
+    epoch; the curves are redrawn as often as `LIVE_CURVES_SHARE` allows (every epoch
+    when epochs are slow). When the last epoch is reported the live figure is removed,
+    so that a notebook cell can end with one final `plot_history` figure.
     """
 
     def __init__(self, epochs: int, *, live_curves: bool = True, reference: History | None = None):
@@ -88,6 +95,7 @@ class TrainingProgress:
         self._last = time.perf_counter()
         self._bar = None
         self._display = None
+        self._next_redraw = 0.0  # time.perf_counter() from which the curves may be redrawn
 
     def batches(self, batches: Iterable, epoch: int) -> Iterable:
         """`batches` with a progress bar for this epoch in JupyterLab; unchanged when headless.
@@ -126,12 +134,15 @@ class TrainingProgress:
             self._bar = tqdm(total=self.epochs, desc="training", unit="epoch")
         self._bar.update(1)
         self._bar.set_postfix_str(line.split("  ", 1)[1])
-        if self.live_curves:
+        started = time.perf_counter()
+        if self.live_curves and epoch < self.epochs and started >= self._next_redraw:
             figure = plot_history(history, reference=self.reference, epochs=self.epochs)
             if self._display is None:
                 self._display = display(figure, display_id=True)
             else:
                 self._display.update(figure)
+            finished = time.perf_counter()
+            self._next_redraw = finished + (finished - started) * (1 / LIVE_CURVES_SHARE - 1)
         if epoch == self.epochs:
             self._bar.close()
             if self._display is not None:
