@@ -44,10 +44,6 @@ class LabServer:
     process: subprocess.Popen
     runtime_dir: Path
 
-    def lab_url(self, path: Path) -> str:
-        """The address that opens `path` (inside the server's root) in JupyterLab, in a fresh workspace."""
-        return f"{self.url}lab/tree/{path.relative_to(self.root).as_posix()}?token={self.token}&reset"
-
     def api(self, endpoint: str, method: str = "GET", timeout: float = 30):
         """Call the server's REST API; returns the decoded JSON reply (None when empty)."""
         request = urllib.request.Request(

@@ -52,6 +52,15 @@ WIDGET_ERRORS = (
 )  # the last: never displayed
 
 KERNEL_IDLE = "() => window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel?.status === 'idle'"
+APP_RESTORED = "() => window.jupyterapp.restored.then(() => null)"
+OPEN_NOTEBOOK = (
+    "path => window.jupyterapp.commands.execute('docmanager:open', {path, factory: 'Notebook'}).then(() => null)"
+)
+# Disposing a document's widget closes it without the save prompt that closing a changed notebook asks.
+CLOSE_DOCUMENTS = """() => {
+  for (const widget of Array.from(window.jupyterapp.shell.widgets('main'))) widget.dispose();
+  for (const dialog of document.querySelectorAll('.jp-Dialog')) dialog.querySelector('.jp-mod-reject')?.click();
+}"""
 START_RUN_ALL = """() => {
   window.dlfRunAll = 'running';
   window.jupyterapp.commands.execute('notebook:run-all-cells')
@@ -116,27 +125,51 @@ def lab(browser):
             yield server
 
 
-@pytest.fixture
-def page(browser, lab):
-    """A fresh browser tab that reaches nothing but the server; its kernels are shut down afterwards."""
+@pytest.fixture(scope="module")
+def lab_tab(browser, lab):
+    """One browser tab with JupyterLab started in it, reaching nothing but the server.
+
+    JupyterLab itself takes about 4 s to start on a 2-core CPU, so it starts once
+    for the module and every test opens its notebook in this tab (see `page`).
+    """
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(30_000)
     context.route(lambda url: not url.startswith(lab.url), lambda route: route.abort())
-    page = context.new_page()
-    page.script_errors = []
-    page.on("pageerror", lambda error: page.script_errors.append(str(error)))
+    tab = context.new_page()
+    tab.script_errors = []
+    tab.on("pageerror", lambda error: tab.script_errors.append(str(error)))
+    tab.goto(f"{lab.url}lab?token={lab.token}&reset")
+    tab.wait_for_function("() => window.jupyterapp !== undefined", timeout=KERNEL_START_TIMEOUT_S * 1000)
+    tab.evaluate(APP_RESTORED)
     try:
-        yield page
+        yield tab
     finally:
         context.close()
+
+
+@pytest.fixture
+def page(lab_tab, lab):
+    """The JupyterLab tab, with its script errors cleared; afterwards every document it opened is closed
+    unsaved (no dialog stays behind) and every kernel is shut down."""
+    lab_tab.script_errors.clear()
+    try:
+        yield lab_tab
+    finally:
+        close_documents(lab_tab)
         lab.shut_down_kernels()
 
 
 def open_notebook(page: Page, lab: LabServer, path: Path) -> None:
-    """Open `path` in JupyterLab, with the file browser folded away, and wait for its kernel."""
-    page.goto(lab.lab_url(path))
+    """Open `path` in the JupyterLab tab, with the file browser folded away, and wait for its kernel."""
+    page.evaluate(OPEN_NOTEBOOK, path.relative_to(lab.root).as_posix())
     page.wait_for_function(KERNEL_IDLE, timeout=KERNEL_START_TIMEOUT_S * 1000, polling=500)
     page.evaluate("() => window.jupyterapp.shell.collapseLeft()")
+
+
+def close_documents(page: Page) -> None:
+    """Close every open document without saving it, and any dialog left open."""
+    page.evaluate(CLOSE_DOCUMENTS)
+    expect(page.locator(".jp-Dialog")).to_have_count(0)
 
 
 def run_all_cells(page: Page, timeout_s: float) -> None:
@@ -372,6 +405,7 @@ def test_a_hung_kernel_fails_within_the_time_limit(lab, page, scratch_notebook):
     with pytest.raises(pytest.fail.Exception, match=r"still running after 5 s.*time\.sleep\(600\)"):
         run_all_cells(page, timeout_s=5)
     assert time.monotonic() - start < 30
+    close_documents(page)  # first, so that JupyterLab does not report the kernel's death
     lab.shut_down_kernels()
     assert lab.kernel_pids() == []
 
