@@ -107,7 +107,9 @@ def plot_forward_collapse(depth: int = 5, span: float = 10.0) -> Figure:
 def _log_y(axis: Axes) -> None:
     """A log-scale y axis with major ticks only, labelled 1e-6 rather than typeset as a power of ten.
 
-    Minor ticks and typeset labels take most of an explorer frame's drawing time.
+    Minor ticks and typeset labels take most of an explorer frame's drawing time. Only for axes
+    that span several powers of ten, as every one in this lesson does: with major ticks alone, a
+    narrower axis would show one label or none.
     """
     axis.set_yscale("log")
     axis.yaxis.set_minor_locator(NullLocator())
