@@ -1,13 +1,19 @@
-"""Repository-wide pytest set-up.
+"""Repository-wide pytest set-up: where nbval's notebook runs meet the JupyterLab test.
 
 Notebooks run by nbval inherit this environment: explorers store precomputed
 frames exactly as they do when `python -m helpers.execute` executes them.
 
-nbval's headless run of each notebook is also the reference that the JupyterLab
-browser test compares its live run with: the outputs of every cell nbval runs
-are kept, and the browser tests are moved after the notebooks, so that each
-notebook is executed headless once per session. The `headless_outputs` fixture
-hands them out (and executes a notebook itself when nbval did not run it).
+Each notebook runs twice in a session: headless, by nbval, and live, in JupyterLab
+(tests/test_jupyterlab.py), which must print what the headless run printed. The two
+runs of a notebook go side by side: as nbval starts a notebook, the same notebook
+starts running live in JupyterLab in the background (tests/live_lab.py), and its
+JupyterLab test comes right after nbval's cells and waits for it. Every kernel gets
+half the machine's cores, so the two compute at once instead of waiting on each
+other (on 2 cores: one thread each). The thread count can move the last digits of a
+result, which is why both runs get the same count; nbval compares no stored numbers.
+
+nbval's outputs of every cell are kept: they are the headless run that the
+JupyterLab test compares with (`headless_outputs`).
 """
 
 import os
@@ -16,20 +22,66 @@ from pathlib import Path
 import pytest
 
 os.environ["DLF_HEADLESS"] = "1"
+os.environ["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 2) // 2))  # read by PyTorch as it starts
+
+LIVE_TEST = "test_every_notebook_runs_live_in_jupyterlab_as_it_runs_headless"
+_live_to_start = pytest.StashKey[set]()  # notebooks with a live test, until nbval starts them
 
 # notebook path -> {code cell number: outputs of that cell, as nbval executed it}
 _nbval_outputs: dict[Path, dict[int, list]] = {}
 
 
-def pytest_collection_modifyitems(items):
-    """Mark nbval's items `slow` and run the JupyterLab tests last, after nbval has executed their notebooks.
+def _live_notebook(item) -> Path | None:
+    """The notebook that `item` runs live, if it is the JupyterLab test of one."""
+    if getattr(item, "originalname", None) == LIVE_TEST:
+        return Path(item.callspec.params["path"]).resolve()
+    return None
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark nbval's items `slow`, and order the session: other tests first, then each notebook's nbval
+    cells followed by its live JupyterLab test, then the other JupyterLab tests.
 
     Running a notebook is slow, so `pytest -m "not slow"` skips nbval's items.
     """
+    live = {}
     for item in items:
         if item.path.suffix == ".ipynb":
             item.add_marker(pytest.mark.slow)
-    items.sort(key=lambda item: item.path.name == "test_jupyterlab.py")  # a stable sort keeps the rest in order
+        elif (notebook := _live_notebook(item)) is not None:
+            live[item] = notebook
+
+    def place(item):
+        if item.path.suffix == ".ipynb":
+            return 1, str(Path(item.path).resolve()), 0
+        if item in live:
+            return 1, str(live[item]), 1
+        return (2, "", 0) if item.path.name == "test_jupyterlab.py" else (0, "", 0)
+
+    items.sort(key=place)  # a stable sort keeps each group in its order
+    config.stash[_live_to_start] = set(live.values())
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item):
+    """As nbval starts a notebook (its first cell) whose live run is tested, start that live run in
+    JupyterLab: the notebook is opened first, so that JupyterLab starts its kernel while nbval starts its own."""
+    path = Path(item.path).resolve()
+    lab = None
+    if item.path.suffix == ".ipynb" and path in item.config.stash.get(_live_to_start, ()):
+        item.config.stash[_live_to_start].remove(path)
+        # tests/ is on sys.path: pytest put it there to import the JupyterLab test, which was collected
+        from browser_support import CHROMIUM, stored_explorers
+        from live_lab import session_lab
+
+        if os.path.exists(CHROMIUM):  # else the JupyterLab test skips, or fails in CI
+            lab = session_lab(item.config)
+            lab.prepare(path)
+    try:
+        return (yield)
+    finally:
+        if lab is not None:
+            lab.start(path, len(stored_explorers(path)))
 
 
 def pytest_runtest_teardown(item):

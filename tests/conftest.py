@@ -1,23 +1,23 @@
-"""Fixtures of the browser tests."""
-
-import os
+"""Fixtures of the browser tests, and the end of what they start."""
 
 import pytest
-from browser_support import CHROMIUM, CHROMIUM_ARGS
+from browser_support import chromium, close_chromium, require_chromium
+from live_lab import LiveLab, close_session_lab, session_lab
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser():
     """Debian's headless Chromium, driven by Playwright; skipped where it is missing, except in CI."""
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI"):
-            pytest.fail("Debian's chromium is missing; .ci/run installs it (apt-get install chromium)")
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium); no browser is downloaded")
-    from playwright.sync_api import sync_playwright
+    require_chromium()
+    return chromium()
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+
+@pytest.fixture(scope="session")
+def lab(request, browser) -> LiveLab:
+    """The session's JupyterLab in a Chromium tab (tests/live_lab.py): started once, shared by every test."""
+    return session_lab(request.config)
+
+
+def pytest_sessionfinish(session):
+    close_session_lab(session.config)
+    close_chromium()

@@ -53,10 +53,15 @@ class LabServer:
             body = reply.read()
         return json.loads(body) if body else None
 
-    def shut_down_kernels(self) -> None:
-        """Shut down every kernel the server runs (a hung one is killed after a short grace period)."""
-        for kernel in self.api("kernels"):
-            self.api(f"kernels/{kernel['id']}", method="DELETE")
+    def shut_down_kernels(self, kernel_ids: list[str] | None = None) -> None:
+        """Shut down these kernels, or every kernel the server runs (a hung one is killed after a short
+        grace period); one that is gone already is fine."""
+        for kernel_id in [kernel["id"] for kernel in self.api("kernels")] if kernel_ids is None else kernel_ids:
+            try:
+                self.api(f"kernels/{kernel_id}", method="DELETE")
+            except urllib.error.HTTPError as error:
+                if error.code != 404:
+                    raise
 
     def kernel_pids(self) -> list[int]:
         """Process ids of the kernels this server started, found by their connection files (Linux)."""

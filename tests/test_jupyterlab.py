@@ -1,14 +1,15 @@
 """Every notebook runs in JupyterLab as a student meets it, live, in a real browser, and shows what a headless run shows.
 
-Every notebook is opened in a throw-away JupyterLab (`lab_server`) in Debian's
-headless Chromium, and all its cells run, with a bounded wait for the kernel, live:
-progress bars, live curves and widgets, and no saved models (a fresh artifacts
+Every notebook is opened in the session's throw-away JupyterLab (`live_lab`, `lab_server`)
+in Debian's headless Chromium, and all its cells run, with a bounded wait for the kernel,
+live: progress bars, live curves and widgets, and no saved models (a fresh artifacts
 folder), so training really runs. No cell may show an error and no widget may fail to
 display; before the run, stored explorers must show a note to run the cell instead of
 controls that cannot work. The key printed results (printed text and Markdown tables, with durations
 masked and progress lines left out) must equal those of a headless run of the same
-notebook on this machine: nbval's run in the same session (see the repository's
-conftest.py), so each notebook is executed headless only once. Against the stored
+notebook on this machine: nbval's run in the same session, which went on side by side
+with the live run (see the repository's conftest.py), so each notebook is executed
+headless only once and the two runs share the cores. Against the stored
 outputs only what holds on every processor is compared: the lecture's first epochs.
 Every explorer must show its controls, and moving one of them must make the kernel
 redraw a different picture. The stored frames say which move changes the picture,
@@ -19,7 +20,6 @@ notebook goes to test-artifacts/jupyterlab/.
 from __future__ import annotations
 
 import re
-import tempfile
 import time
 from contextlib import suppress
 from pathlib import Path
@@ -27,10 +27,9 @@ from pathlib import Path
 import nbformat
 import pytest
 from browser_support import stored_explorers
-from lab_server import LabServer, running_jupyterlab
+from lab_server import running_jupyterlab
 from nbformat.v4 import new_code_cell, new_notebook
 from playwright.sync_api import Locator, Page, expect
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from helpers.core.paths import REPO_ROOT
 from helpers.execute import notebook_paths
@@ -38,7 +37,6 @@ from helpers.execute import notebook_paths
 pytestmark = pytest.mark.slow  # drives JupyterLab in a browser
 
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "jupyterlab"
-KERNEL_START_TIMEOUT_S = 120
 RUN_ALL_TIMEOUT_S = 480  # per notebook (07 trains for a minute): a hung kernel fails the test instead of hanging CI
 REDRAW_TIMEOUT_S = 30
 LIVE_EXPLORER = ".widget-vbox:has(> .widget-hbox):has(> img.widget-image)"
@@ -51,24 +49,6 @@ WIDGET_ERRORS = (
     "Loading widget...",
 )  # the last: never displayed
 
-KERNEL_IDLE = "() => window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel?.status === 'idle'"
-APP_RESTORED = "() => window.jupyterapp.restored.then(() => null)"
-OPEN_NOTEBOOK = (
-    "path => window.jupyterapp.commands.execute('docmanager:open', {path, factory: 'Notebook'}).then(() => null)"
-)
-# Disposing a document's widget closes it without the save prompt that closing a changed notebook asks.
-CLOSE_DOCUMENTS = """() => {
-  for (const widget of Array.from(window.jupyterapp.shell.widgets('main'))) widget.dispose();
-  for (const dialog of document.querySelectorAll('.jp-Dialog')) dialog.querySelector('.jp-mod-reject')?.click();
-}"""
-START_RUN_ALL = """() => {
-  window.dlfRunAll = 'running';
-  window.jupyterapp.commands.execute('notebook:run-all-cells')
-    .then(() => { window.dlfRunAll = 'done'; }, error => { window.dlfRunAll = String(error); });
-}"""
-RUNNING_CELLS = """() => Array.from(document.querySelectorAll('.jp-Notebook .jp-CodeCell'))
-  .filter(cell => cell.querySelector('.jp-InputPrompt')?.textContent.includes('*'))
-  .map(cell => cell.querySelector('.jp-InputArea-editor')?.textContent.trim().slice(0, 120))"""
 CELL_PROBLEMS = """() => {
   const cells = window.jupyterapp.shell.currentWidget.content.model.cells, problems = [];
   for (let i = 0; i < cells.length; i++) {
@@ -107,85 +87,19 @@ DURATIONS = [
     (re.compile(r"\b\d+(\.\d+)? ms\b"), "<ms> ms"),  # "20.8 ms per step"
     (re.compile(r"s per epoch +\d+(\.\d+)?x$"), "s per epoch <speed-up>x"),  # "1.43 s per epoch    8.8x"
 ]
-UNTRUSTED_NOTE = "Run this cell to explore other values."  # shown by a stored explorer until its script runs
 LECTURE_TABLE = "| epoch | loss (lecture) | loss (this run) |"
 STABLE_EPOCHS = 5  # of the lecture's run, the same on every processor (later epochs move in the last digit)
 
 
-@pytest.fixture(scope="module")
-def lab(browser):
-    """A JupyterLab serving the repository, with an empty artifacts folder so that notebooks train live.
-
-    Started after the browser, so a missing Chromium skips first.
-    """
-    with tempfile.TemporaryDirectory(prefix="dlf-live-artifacts-") as artifacts:
-        with running_jupyterlab(
-            REPO_ROOT, ARTIFACTS / "jupyterlab.log", env={"DLF_ARTIFACTS_DIR": artifacts}
-        ) as server:
-            yield server
-
-
-@pytest.fixture(scope="module")
-def lab_tab(browser, lab):
-    """One browser tab with JupyterLab started in it, reaching nothing but the server.
-
-    JupyterLab itself takes about 4 s to start on a 2-core CPU, so it starts once
-    for the module and every test opens its notebook in this tab (see `page`).
-    """
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(30_000)
-    context.route(lambda url: not url.startswith(lab.url), lambda route: route.abort())
-    tab = context.new_page()
-    tab.script_errors = []
-    tab.on("pageerror", lambda error: tab.script_errors.append(str(error)))
-    tab.goto(f"{lab.url}lab?token={lab.token}&reset")
-    tab.wait_for_function("() => window.jupyterapp !== undefined", timeout=KERNEL_START_TIMEOUT_S * 1000)
-    tab.evaluate(APP_RESTORED)
-    try:
-        yield tab
-    finally:
-        context.close()
-
-
 @pytest.fixture
-def page(lab_tab, lab):
-    """The JupyterLab tab, with its script errors cleared; afterwards every document it opened is closed
-    unsaved (no dialog stays behind) and every kernel is shut down."""
-    lab_tab.script_errors.clear()
+def page(lab):
+    """The JupyterLab tab; afterwards every document it opened is closed unsaved (no dialog stays
+    behind) and every kernel is shut down."""
     try:
-        yield lab_tab
+        yield lab.tab
     finally:
-        close_documents(lab_tab)
+        lab.close_documents()
         lab.shut_down_kernels()
-
-
-def open_notebook(page: Page, lab: LabServer, path: Path) -> None:
-    """Open `path` in the JupyterLab tab, with the file browser folded away, and wait for its kernel."""
-    page.evaluate(OPEN_NOTEBOOK, path.relative_to(lab.root).as_posix())
-    page.wait_for_function(KERNEL_IDLE, timeout=KERNEL_START_TIMEOUT_S * 1000, polling=500)
-    page.evaluate("() => window.jupyterapp.shell.collapseLeft()")
-
-
-def close_documents(page: Page) -> None:
-    """Close every open document without saving it, and any dialog left open."""
-    page.evaluate(CLOSE_DOCUMENTS)
-    expect(page.locator(".jp-Dialog")).to_have_count(0)
-
-
-def run_all_cells(page: Page, timeout_s: float) -> None:
-    """Run All Cells, as from the Run menu, and wait until the kernel is idle; fail after `timeout_s`."""
-    page.evaluate(START_RUN_ALL)
-    try:
-        page.wait_for_function(
-            f"() => window.dlfRunAll !== 'running' && ({KERNEL_IDLE})()", timeout=timeout_s * 1000, polling=1000
-        )
-    except PlaywrightTimeout:
-        pytest.fail(
-            f"the notebook was still running after {timeout_s:g} s; running or queued cells: "
-            f"{page.evaluate(RUNNING_CELLS)}"
-        )
-    outcome = page.evaluate("() => window.dlfRunAll")
-    assert outcome == "done", f"Run All Cells failed: {outcome}"
 
 
 def problems_shown(page: Page) -> list[str]:
@@ -245,13 +159,6 @@ def check_explorer(explorer: Locator, frames: dict[str, int], name: str) -> None
         "src", src, timeout=REDRAW_TIMEOUT_S * 1000
     )
     assert image.evaluate(IMAGE_BYTES) != picture, f"{name}: moving control {index} did not change the picture"
-
-
-def check_stored_explorers_before_running(page: Page, count: int) -> None:
-    """Before anything runs (untrusted: JupyterLab strips scripts), each stored explorer shows its default
-    picture with a note to run the cell, and no control that could not work."""
-    expect(page.locator(".jp-Notebook").get_by_text(UNTRUSTED_NOTE)).to_have_count(count)
-    assert page.locator(".dlf-explorer select, .dlf-explorer input").count() == 0
 
 
 def key_results(cells: list[list[dict]]) -> dict[int, list[str]]:
@@ -333,10 +240,12 @@ def check_same_results(live: list[list[dict]], headless: list[list[dict]], store
 @pytest.mark.parametrize("path", notebook_paths(), ids=lambda p: p.name)
 def test_every_notebook_runs_live_in_jupyterlab_as_it_runs_headless(path, lab, page, headless_outputs):
     stored, saved = stored_explorers(path), path.read_bytes()
-    headless = headless_outputs(path)  # before the live run: nbval's, or executed now
-    open_notebook(page, lab, path)
-    check_stored_explorers_before_running(page, len(stored))
-    run_all_cells(page, RUN_ALL_TIMEOUT_S)
+    lab.start(path, len(stored))  # done already where nbval ran the notebook: the live run went on beside it
+    headless = headless_outputs(path)  # nbval's; or executed now, while the live run goes on
+    before = lab.wait(path, RUN_ALL_TIMEOUT_S)
+    # Before the run (untrusted: JupyterLab strips scripts), each stored explorer showed its default
+    # picture with a note to run the cell, and no control that could not work.
+    assert (before.untrusted_notes, before.stored_controls) == (len(stored), 0)
     problems = problems_shown(page)
     assert not problems, "\n".join(problems)
     stored_outputs = [cell.outputs for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "code"]
@@ -385,29 +294,28 @@ def test_errors_and_broken_widgets_are_caught(lab, page, scratch_notebook):
             "version_minor": 0,
         }
     }
-    open_notebook(
-        page,
-        lab,
-        scratch_notebook("broken", f"display({missing_widget!r}, raw=True)", "1 / 0", "print('after the error')"),
-    )
+    path = scratch_notebook("broken", f"display({missing_widget!r}, raw=True)", "1 / 0", "print('after the error')")
+    lab.open(path)
     # Before running, every cell is reported as not run. (After an error, whether Run All still
     # reaches the next cell is a race inside the kernel, so that case is not asserted.)
     assert "cell 2 did not run" in problems_shown(page)
-    run_all_cells(page, RUN_ALL_TIMEOUT_S)
+    lab.start(path, stored_explorers=0)
+    lab.wait(path, RUN_ALL_TIMEOUT_S)
     problems = "\n".join(problems_shown(page))
     for expected in ["cell 1: ZeroDivisionError", "traceback shown", "Error displaying widget"]:
         assert expected in problems
 
 
 def test_a_hung_kernel_fails_within_the_time_limit(lab, page, scratch_notebook):
-    open_notebook(page, lab, scratch_notebook("hung-kernel", "import time\ntime.sleep(600)"))
+    path = scratch_notebook("hung-kernel", "import time\ntime.sleep(600)")
+    lab.start(path, stored_explorers=0)
     start = time.monotonic()
     with pytest.raises(pytest.fail.Exception, match=r"still running after 5 s.*time\.sleep\(600\)"):
-        run_all_cells(page, timeout_s=5)
+        lab.wait(path, timeout_s=5)
     assert time.monotonic() - start < 30
-    close_documents(page)  # first, so that JupyterLab does not report the kernel's death
-    lab.shut_down_kernels()
-    assert lab.kernel_pids() == []
+    lab.close_documents()  # first, so that JupyterLab does not report the kernel's death
+    lab.shut_down_kernels(wait=True)
+    assert lab.server.kernel_pids() == []
 
 
 def test_a_move_that_redraws_skips_controls_the_picture_ignores():
