@@ -62,6 +62,28 @@ def pytest_collection_modifyitems(config, items):
     config.stash[_live_to_start] = set(live.values())
 
 
+def _work_unit(item_id: str) -> str:
+    """What one pytest-xdist worker runs from start to end: every notebook, headless and live (the live
+    test needs nbval's outputs), or the whole website test (it renders the site once); any other test alone."""
+    if item_id.startswith(("notebooks/", f"tests/test_jupyterlab.py::{LIVE_TEST}[")):
+        return "notebooks"
+    return "website" if item_id.startswith("tests/test_website.py") else item_id
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """With `--dist loadscope` (pyproject.toml), the work units of `_work_unit`, largest first: while one
+    worker runs the notebooks, headless and live side by side, the other runs the rest of the tests."""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class WorkUnits(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _work_unit(nodeid)
+
+    return WorkUnits(config, log)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_setup(item):
     """As nbval starts a notebook (its first cell) whose live run is tested, start that live run in
