@@ -57,7 +57,7 @@ def readme_command(section: str) -> str:
 
 def test_ci_runs_exactly_the_readme_set_up_and_test_commands():
     setup, test = readme_command("Set up"), readme_command("Test")
-    assert setup == 'python3 -m venv .venv && .venv/bin/pip install -e ".[test]"'
+    assert setup == 'python3 -m venv --upgrade-deps .venv && .venv/bin/pip install -e ".[test]"'
     assert test == ".venv/bin/python -m pytest"
     ci_commands = [
         line.strip()
