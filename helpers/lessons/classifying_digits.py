@@ -319,6 +319,7 @@ def plot_first_layer_weights(weight: torch.Tensor, units: int = 24, *, columns: 
         axes.imshow(image, cmap="RdBu_r", vmin=-limit, vmax=limit)
         axes.set_title(f"unit {unit}", fontsize=8)
     for axes in figure.axes:
+        axes.set(xticks=[], yticks=[])  # no ticks to lay out: the hidden ones cost most of the drawing time
         axes.axis("off")
     figure.suptitle(f"First-layer weights of {units} hidden units (red: positive, blue: negative)")
     return figure
