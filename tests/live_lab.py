@@ -75,6 +75,7 @@ class LiveLab:
 
     @property
     def server(self) -> LabServer:
+        """The server, on 127.0.0.1, with an empty artifacts folder of its own (removed by `close`)."""
         if self._server is None:
             artifacts = tempfile.mkdtemp(prefix="dlf-live-artifacts-")
             self._resources.callback(shutil.rmtree, artifacts, ignore_errors=True)
@@ -145,10 +146,10 @@ class LiveLab:
         run = self._runs.pop(path)
         if isinstance(run, Exception):
             raise run
-        remaining = max(0.0, run.started + timeout_s - time.monotonic())
+        remaining_ms = max(1.0, (run.started + timeout_s - time.monotonic()) * 1000)  # 0 would mean no limit
         try:
             self.tab.wait_for_function(
-                f"() => window.dlfRunAll !== 'running' && ({KERNEL_IDLE})()", timeout=remaining * 1000, polling=1000
+                f"() => window.dlfRunAll !== 'running' && ({KERNEL_IDLE})()", timeout=remaining_ms, polling=1000
             )
         except PlaywrightTimeout:
             pytest.fail(
