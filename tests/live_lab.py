@@ -28,6 +28,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from helpers.core.paths import REPO_ROOT
 
+ARTIFACTS = REPO_ROOT / "test-artifacts" / "jupyterlab"  # the JupyterLab tests' log and screenshots (git-ignored)
 KERNEL_START_TIMEOUT_S = 120
 UNTRUSTED_NOTE = "Run this cell to explore other values."  # shown by a stored explorer until its script runs
 STORED_CONTROLS = ".dlf-explorer select, .dlf-explorer input"
@@ -194,7 +195,7 @@ _SESSION_LAB = pytest.StashKey[LiveLab]()
 def session_lab(config: pytest.Config) -> LiveLab:
     """The session's JupyterLab, started on first use."""
     if _SESSION_LAB not in config.stash:
-        config.stash[_SESSION_LAB] = LiveLab(REPO_ROOT, REPO_ROOT / "test-artifacts" / "jupyterlab" / "jupyterlab.log")
+        config.stash[_SESSION_LAB] = LiveLab(REPO_ROOT, ARTIFACTS / "jupyterlab.log")
     return config.stash[_SESSION_LAB]
 
 

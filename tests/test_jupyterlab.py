@@ -28,6 +28,7 @@ import nbformat
 import pytest
 from browser_support import stored_explorers
 from lab_server import running_jupyterlab
+from live_lab import ARTIFACTS
 from nbformat.v4 import new_code_cell, new_notebook
 from playwright.sync_api import Locator, Page, expect
 
@@ -36,7 +37,6 @@ from helpers.execute import notebook_paths
 
 pytestmark = pytest.mark.slow  # drives JupyterLab in a browser
 
-ARTIFACTS = REPO_ROOT / "test-artifacts" / "jupyterlab"
 RUN_ALL_TIMEOUT_S = 480  # per notebook (07 trains for a minute): a hung kernel fails the test instead of hanging CI
 REDRAW_TIMEOUT_S = 30
 LIVE_EXPLORER = ".widget-vbox:has(> .widget-hbox):has(> img.widget-image)"
