@@ -227,3 +227,19 @@ def test_train_monitored_follows_the_sgd_rule():
         assert row.update_to_weight == pytest.approx(0.05 * row.grad_to_weight, rel=1e-5)
     with pytest.raises(ValueError, match="lr must be a positive learning rate"):
         train_monitored("x", small_mlp(nn.ReLU), tiny_data, tiny_data, lr=0.0, epochs=1)
+
+
+def test_activation_changed_in_place_later_is_rejected():
+    model = nn.Sequential(nn.Linear(3, 3), nn.ReLU(), nn.Dropout(0.5, inplace=True), nn.Linear(3, 2))
+    with pytest.raises(ValueError, match="changed in place later in the forward pass"):
+        diagnose(model, torch.ones(4, 3), torch.zeros(4, dtype=torch.long))
+
+
+def test_a_step_is_read_back_again_after_more_measurements(chain):
+    optimizer = torch.optim.SGD(chain.parameters(), lr=0.1)
+    with LayerMonitor(chain, optimizer) as monitor:
+        chain(torch.ones(1, 1)).sum().backward()
+        assert monitor.latest[0].grad_norm == pytest.approx(3.0) and monitor.latest[0].update_to_weight is None
+        optimizer.step()
+    assert monitor.latest[0].update_to_weight == pytest.approx(0.1 * 3 / 2)
+    assert len(monitor.steps) == 1

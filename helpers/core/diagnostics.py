@@ -18,7 +18,7 @@ under `torch.no_grad`) leaves no trace in a monitor.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from functools import partial
 
 import torch
@@ -74,7 +74,7 @@ class LayerStats:
 
     name: str
     activation: str
-    weight_norm: float
+    weight_norm: float | None
     mean: float | None = None
     std: float | None = None
     spread: float | None = None
@@ -98,16 +98,22 @@ def _check_activation_types(activation_types) -> tuple[type[nn.Module], ...]:
     return types
 
 
-def _ratio(numerator: float, denominator: float) -> float | None:
-    return numerator / denominator if denominator else None
+def _ratio(numerator: float | None, denominator: float | None) -> float | None:
+    return numerator / denominator if numerator is not None and denominator else None
+
+
+def _saturated_fractions(module: nn.Module, pre_activations: Tensor) -> Tensor | None:
+    """`saturated_fraction` of each input in a stack of them (the first dimension), as one tensor."""
+    for kind, (name, peak) in SATURATING.items():
+        if isinstance(module, kind):
+            return (derivative(name, pre_activations) < SATURATION_SLOPE * peak).flatten(1).float().mean(dim=1)
+    return None
 
 
 def saturated_fraction(module: nn.Module, pre_activation: Tensor) -> float | None:
     """Fraction of entries of `pre_activation` where a Sigmoid or Tanh `module` is saturated; None for others."""
-    for kind, (name, peak) in SATURATING.items():
-        if isinstance(module, kind):
-            return (derivative(name, pre_activation) < SATURATION_SLOPE * peak).float().mean().item()
-    return None
+    fractions = _saturated_fractions(module, pre_activation.unsqueeze(0))
+    return None if fractions is None else fractions.item()
 
 
 def dead_fraction(module: nn.Module, pre_activation: Tensor) -> float | None:
@@ -123,8 +129,20 @@ def dead_fraction(module: nn.Module, pre_activation: Tensor) -> float | None:
             f"a {type(module).__name__} received an input of shape {tuple(pre_activation.shape)}; the diagnostics "
             "need a batch dimension first, (batch, units) or (batch, channels, ...)"
         )
-    units = pre_activation.shape[1]
-    return inactive_unit_fraction(pre_activation.transpose(0, 1).reshape(units, -1).T)
+    if pre_activation.ndim > 2:  # every position of a channel is one more sample of it
+        pre_activation = pre_activation.transpose(0, 1).flatten(1).T
+    return inactive_unit_fraction(pre_activation)
+
+
+@dataclass(frozen=True)
+class _Activation:
+    """An activation that ran in the forward pass being recorded; it is measured when the pass ends."""
+
+    layer: str
+    module: nn.Module
+    inputs: Tensor
+    outputs: Tensor
+    versions: tuple[int, int]  # of `inputs` and `outputs` when it ran, to detect a later change in place
 
 
 class LayerMonitor:
@@ -135,6 +153,11 @@ class LayerMonitor:
     `steps` holds one list of `LayerStats` per step, first layer first, and `layers`
     maps each layer's name to its module. Use it as a context manager, or call
     `remove()` to take the hooks off.
+
+    Measurements stay tensors until they are read: activations of one kind and
+    shape are measured together when the forward pass ends, and a step's numbers
+    are copied to Python in one transfer (not one per number, each of which would
+    make a GPU wait).
     """
 
     def __init__(
@@ -160,10 +183,18 @@ class LayerMonitor:
                 raise ValueError(
                     "the optimizer holds none of the model's weights; pass the optimizer built on model.parameters()"
                 )
-        self.steps: list[list[LayerStats]] = []
+        self._steps: list[list[LayerStats]] = []
         self._recording = False
-        self._weights_before: dict[str, Tensor] = {}
-        self._handles = [model.register_forward_pre_hook(self._start_step)]
+        # The latest step: for each layer that ran, in order, its values by LayerStats field ...
+        self._step: dict[str, dict[str, str | float | None]] = {}
+        # ... and those still to be read back: the (layer, field) of each element of a 1-d tensor.
+        self._unread: list[tuple[list[tuple[str, str]], Tensor]] = []
+        self._activations: list[_Activation] = []
+        self._weights_before: list[Tensor] = []
+        self._handles = [
+            model.register_forward_pre_hook(self._start_step),
+            model.register_forward_hook(self._end_forward),
+        ]
         for name, module in model.named_modules():
             if isinstance(module, WEIGHT_TYPES):
                 self._handles.append(module.register_forward_hook(partial(self._on_layer, name)))
@@ -178,57 +209,112 @@ class LayerMonitor:
     def _start_step(self, _module: nn.Module, _inputs: tuple) -> None:
         self._recording = torch.is_grad_enabled()
         if self._recording:
-            self.steps.append([])
+            self._read_back()
+            self._steps.append([])
+            self._step, self._activations = {}, []
 
-    def _row(self, name: str) -> int | None:
-        rows = self.steps[-1] if self.steps else []
-        return next((i for i, row in enumerate(rows) if row.name == name), None)
+    def _record(self, keys: list[tuple[str, str]], values: Tensor) -> None:
+        self._unread.append((keys, values.reshape(len(keys))))
 
     def _on_layer(self, name: str, module: nn.Module, _inputs: tuple, _output: Tensor) -> None:
         if not self._recording:
             return
-        if self._row(name) is not None:
+        if name in self._step:
             raise ValueError(
                 f"layer {name!r} ran twice in one forward pass; the diagnostics expect each layer to run once"
             )
-        self.steps[-1].append(LayerStats(name, "", module.weight.detach().norm().item()))
+        self._step[name] = {"activation": ""}
 
     def _on_activation(self, module: nn.Module, inputs: tuple, output: Tensor) -> None:
-        rows = self.steps[-1] if self._recording and self.steps else []
-        if not rows or rows[-1].activation:
-            return  # an activation before the first layer, or a second one after the same layer
+        if not self._recording or not self._step:
+            return  # not training, or an activation before the first layer
+        layer, values = next(reversed(self._step.items()))
+        if values["activation"]:
+            return  # a second activation after the same layer
         x, y = inputs[0].detach(), output.detach()
-        spread = y.std(dim=0, correction=0).mean().item() if y.ndim >= 2 else None
-        rows[-1] = replace(
-            rows[-1],
-            activation=type(module).__name__,
-            mean=y.mean().item(),
-            std=y.std(correction=0).item(),
-            spread=spread,
-            saturated=saturated_fraction(module, x),
-            dead=dead_fraction(module, x),
-        )
+        values.update(activation=type(module).__name__, dead=dead_fraction(module, x))
+        self._activations.append(_Activation(layer, module, x, y, (x._version, y._version)))
+
+    def _end_forward(self, _module: nn.Module, _inputs: tuple, _output: object) -> None:
+        """Measure the weights of the layers that ran, and their activations, a few operations per kind and shape."""
+        if not self._recording:
+            return
+        # torch._foreach_*: one call for a list of tensors, as torch.optim uses them; the same numbers as one by one
+        self._record([(name, "weight_norm") for name in self._step], torch.stack(torch._foreach_norm(self._weights())))
+        groups: dict[tuple, list[_Activation]] = {}
+        for activation in self._activations:
+            if (activation.inputs._version, activation.outputs._version) != activation.versions:
+                raise ValueError(
+                    f"the activation after layer {activation.layer!r} had its input or output changed in place later "
+                    "in the forward pass (by a module built with inplace=True?); the monitor measures activations "
+                    "when the pass ends, so build the model without inplace=True"
+                )
+            key = (type(activation.module), activation.inputs.shape, activation.outputs.shape)
+            groups.setdefault(key, []).append(activation)
+        for group in groups.values():
+            layers = [activation.layer for activation in group]
+            outputs = torch.stack([activation.outputs for activation in group])  # (layers, batch, ...)
+            flat = outputs.flatten(1)
+            measured = {"mean": flat.mean(dim=1), "std": flat.std(dim=1, correction=0)}
+            if outputs.ndim >= 3:  # a batch dimension: how much the outputs vary across its samples
+                measured["spread"] = outputs.std(dim=1, correction=0).flatten(1).mean(dim=1)
+            saturated = _saturated_fractions(group[0].module, torch.stack([activation.inputs for activation in group]))
+            if saturated is not None:
+                measured["saturated"] = saturated
+            for field, values in measured.items():
+                self._record([(layer, field) for layer in layers], values)
+        self._activations = []
 
     def _on_gradient(self, name: str, grad: Tensor) -> None:
-        index = self._row(name)
-        if index is not None:
-            row = self.steps[-1][index]
-            norm = grad.detach().norm().item()
-            self.steps[-1][index] = replace(row, grad_norm=norm, grad_to_weight=_ratio(norm, row.weight_norm))
+        if name in self._step:
+            self._record([(name, "grad_norm")], torch.linalg.vector_norm(grad.detach()))
+
+    def _weights(self) -> list[Tensor]:
+        """The weights of the layers of the latest step, in the order they ran."""
+        return [self.layers[name].weight.detach() for name in self._step]
 
     def _before_update(self, *_args) -> None:
-        self._weights_before = {name: m.weight.detach().clone() for name, m in self.layers.items()}
+        self._weights_before = [weight.clone() for weight in self._weights()]
 
     def _after_update(self, *_args) -> None:
-        rows = self.steps[-1] if self.steps else []
-        for i, row in enumerate(rows):
-            if row.update_to_weight is None and row.name in self._weights_before:
-                before = self._weights_before[row.name]
-                change = (self.layers[row.name].weight.detach() - before).norm().item()
-                rows[i] = replace(row, update_to_weight=_ratio(change, before.norm().item()))
-        self._weights_before = {}
+        if self._weights_before:
+            changes = torch._foreach_sub(self._weights(), self._weights_before)
+            self._record([(name, "update_norm") for name in self._step], torch.stack(torch._foreach_norm(changes)))
+            before = torch.stack(torch._foreach_norm(self._weights_before))
+            self._record([(name, "norm_before_update") for name in self._step], before)
+        self._weights_before = []
 
     # -- results -------------------------------------------------------------------------------
+    def _read_back(self) -> None:
+        """Copy the latest step's measurements to Python in one transfer and make its `LayerStats`."""
+        if not self._unread:
+            return
+        numbers = torch.cat([values for _, values in self._unread]).tolist()
+        keys = [key for pending, _ in self._unread for key in pending]
+        for (layer, field), number in zip(keys, numbers):
+            self._step[layer][field] = number  # a second backward pass or update in one step replaces the first
+        self._unread = []
+        rows = []
+        for name, values in self._step.items():
+            rows.append(
+                LayerStats(
+                    name,
+                    values["activation"],
+                    values.get("weight_norm"),  # None only when read from inside the forward pass
+                    **{field: values.get(field) for field in ("mean", "std", "spread", "saturated", "dead")},
+                    grad_norm=values.get("grad_norm"),
+                    grad_to_weight=_ratio(values.get("grad_norm"), values.get("weight_norm")),
+                    update_to_weight=_ratio(values.get("update_norm"), values.get("norm_before_update")),
+                )
+            )
+        self._steps[-1] = rows
+
+    @property
+    def steps(self) -> list[list[LayerStats]]:
+        """One list of `LayerStats` per recorded step, first layer first."""
+        self._read_back()
+        return self._steps
+
     @property
     def latest(self) -> list[LayerStats]:
         """The `LayerStats` of the most recent step, first layer first."""
