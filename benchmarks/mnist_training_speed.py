@@ -2,6 +2,7 @@
 
     python benchmarks/mnist_training_speed.py                  # 20 epochs, on the CPU and on CUDA if present
     python benchmarks/mnist_training_speed.py --epochs 3 --device cpu --threads 1
+    python benchmarks/mnist_training_speed.py --epochs 1 --train-images 6000   # a quick check that it works
 
 1. The lecture's recipe (the baseline): `ToTensor()` and flattening per image,
    a shuffling `DataLoader` with batches of 100, each batch moved to the device.
@@ -31,6 +32,7 @@ import sys
 import time
 
 import torch
+from torch.utils.data import DataLoader, Subset
 
 from helpers.core.device import DeviceUnavailableError, pick_device
 from helpers.core.models import mlp
@@ -38,6 +40,7 @@ from helpers.core.seeding import seed_everything
 from helpers.core.timing import Timing, speed_report, timed
 from helpers.core.training import History, evaluate
 from helpers.lessons.classifying_digits import (
+    LECTURE_BATCH_SIZE,
     LECTURE_EPOCHS,
     LECTURE_LAYERS,
     LECTURE_SEED,
@@ -50,6 +53,8 @@ from helpers.lessons.classifying_digits import (
     loader_shuffle_generator,
 )
 
+MNIST_TRAIN_IMAGES = 60_000  # the size of MNIST's training split
+
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -60,9 +65,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--threads", type=int, default=None, help="CPU threads for PyTorch (default: PyTorch's own choice)"
     )
+    parser.add_argument(
+        "--train-images",
+        type=int,
+        default=MNIST_TRAIN_IMAGES,
+        help="train on the first N training images (default: all 60000); fewer make a quick check, not a benchmark",
+    )
     args = parser.parse_args(argv)
     if args.epochs < 1:
         parser.error(f"--epochs must be at least 1, got {args.epochs}")
+    if not LECTURE_BATCH_SIZE <= args.train_images <= MNIST_TRAIN_IMAGES:
+        parser.error(
+            f"--train-images must lie between {LECTURE_BATCH_SIZE} and {MNIST_TRAIN_IMAGES}, got {args.train_images}"
+        )
     if args.threads is not None and args.threads < 1:
         parser.error(f"--threads must be at least 1, got {args.threads}")
     try:
@@ -102,14 +117,18 @@ class DifferentWork(RuntimeError):
     """The DataLoader and the tensor path did not compute the same updates, so their timings compare different work."""
 
 
-def measure(device: torch.device, epochs: int, cpu_seconds: list[float]) -> list[Timing]:
+def measure(device: torch.device, epochs: int, cpu_seconds: list[float], train_images: int) -> list[Timing]:
     """Time the three recipes on `device`, each from the lecture's seed; processor times go to `cpu_seconds`.
 
-    Raises `DifferentWork` if the DataLoader and the tensor path train differently.
+    Each trains on the first `train_images` training images. Raises `DifferentWork`
+    if the DataLoader and the tensor path train differently.
     """
     seed_everything(LECTURE_SEED)
     model = mlp(LECTURE_LAYERS, batch_norm=True, flatten=False).to(device)
-    train_loader, test_loader = lecture_loaders()
+    full_loader, test_loader = lecture_loaders()
+    train_loader = DataLoader(
+        Subset(full_loader.dataset, range(train_images)), batch_size=LECTURE_BATCH_SIZE, shuffle=True
+    )
     loader_history, seconds = timed_with_cpu(
         lambda: fit_with_loader(
             model,
@@ -134,6 +153,7 @@ def measure(device: torch.device, epochs: int, cpu_seconds: list[float]) -> list
     ]
 
     (train, test), load_seconds = timed(lambda: (flat_mnist(True, device), flat_mnist(False, device)), device)
+    train = train[0][:train_images], train[1][:train_images]
     print(f"  loading both splits as tensors on {device} took {load_seconds:.1f} s once")
     seed_everything(LECTURE_SEED)  # the same initial weights and shuffling as the first recipe
     model = mlp(LECTURE_LAYERS, batch_norm=True, flatten=False).to(device)
@@ -179,13 +199,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     print(
-        f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads, {args.epochs} epochs per recipe, "
+        f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads, {args.epochs} epochs per recipe "
+        f"on {args.train_images} training images, "
         f"devices: {', '.join(str(device) for device in args.devices)}"
     )
     print("load average (1, 5, 15 min) before: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     cpu_seconds: list[float] = []
     try:
-        timings = [timing for device in args.devices for timing in measure(device, args.epochs, cpu_seconds)]
+        timings = [
+            timing for device in args.devices for timing in measure(device, args.epochs, cpu_seconds, args.train_images)
+        ]
     except DifferentWork as error:
         print(f"{error}: the timings would compare different work.", file=sys.stderr)
         return 1
