@@ -108,6 +108,30 @@ def quarto() -> str:
     return quarto
 
 
+def source_tree(folder: Path) -> Path:
+    """The project's own files (tracked, or new and not ignored) copied into `folder`, as `quarto render` reads them.
+
+    Quarto walks the whole project folder, virtual environment and all, whatever its
+    `render:` list says (quarto-cli issue 6771): a `.venv` with PyTorch adds a walk of
+    over 100 000 files, 10 s or more, to every render. The copy has none of the
+    ignored folders. Its `.git` is a file that points at the repository's, so that the
+    post-render step stamps the notebooks with the commit checked out here. Outside a
+    git checkout the tree is rendered where it is.
+    """
+    listed = subprocess.run(
+        ["git", "-C", str(REPO_ROOT), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        capture_output=True,
+    )
+    if listed.returncode != 0:
+        return REPO_ROOT
+    for name in filter(None, listed.stdout.decode().split("\0")):
+        if (REPO_ROOT / name).is_file():  # not a tracked file deleted in the working tree
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO_ROOT / name, folder / name)
+    (folder / ".git").write_text(f"gitdir: {REPO_ROOT / '.git'}\n", encoding="utf-8")
+    return folder
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
     """The website rendered by `quarto render` from the checked-out tree into a temporary folder.
@@ -119,7 +143,7 @@ def site(tmp_path_factory) -> Path:
     address = [] if CONFIGURED_REPOSITORY else ["-M", f"course-repository:{REPOSITORY}"]
     result = subprocess.run(
         [quarto(), "render", "--output-dir", str(output), *address],
-        cwd=REPO_ROOT,
+        cwd=source_tree(tmp_path_factory.mktemp("source")),
         capture_output=True,
         text=True,
         timeout=RENDER_TIMEOUT_S,
