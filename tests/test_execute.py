@@ -36,6 +36,8 @@ def test_execute_in_place_stores_static_explorers_and_widget_state(tmp_path, cap
         new_code_cell("import os\nos.environ['DLF_HEADLESS']"),
         new_code_cell(EXPLORER),
         new_code_cell("import ipywidgets\nipywidgets.IntSlider(value=3)"),
+        # The kernel is stopped at once after the last cell, not left to wind down: no exit hook runs
+        new_code_cell(f"import atexit, pathlib\natexit.register(pathlib.Path({str(tmp_path / 'wound-down')!r}).touch)"),
     ]
     nbformat.write(new_notebook(cells=cells), path)
     assert main([str(path)]) == 0
@@ -44,7 +46,8 @@ def test_execute_in_place_stores_static_explorers_and_widget_state(tmp_path, cap
 
     notebook = nbformat.read(path, as_version=4)
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
-    assert [cell.execution_count for cell in code] == [1, 2, 3]
+    assert [cell.execution_count for cell in code] == [1, 2, 3, 4]
+    assert not (tmp_path / "wound-down").exists()
     assert code[0].outputs[0]["data"]["text/plain"] == "'1'"
     explorer = code[1].outputs[0]["data"]
     assert 'class="dlf-explorer"' in explorer["text/html"]

@@ -154,7 +154,13 @@ def test_a_notebook_alone_in_a_simulated_hosted_kernel_sets_up_the_course_and_ru
     notebook = nbformat.read(REPO_ROOT / "notebooks" / QUICK_NOTEBOOK, as_version=4)
     hosted_setup.apply(notebook, QUICK_NOTEBOOK, remote.as_uri(), commit.stdout.strip())
     notebook.cells.append(nbformat.v4.new_code_cell("import helpers, torch; print(helpers.__file__)"))
-    client = NotebookClient(notebook, timeout=600, kernel_name="hosted", resources={"metadata": {"path": str(alone)}})
+    client = NotebookClient(
+        notebook,
+        timeout=600,
+        kernel_name="hosted",
+        resources={"metadata": {"path": str(alone)}},
+        shutdown_kernel="immediate",  # as helpers.execute: no waiting for PyTorch's teardown
+    )
     client.execute()
 
     setup = next(cell for cell in notebook.cells if hosted_setup.is_set_up_cell(cell))
