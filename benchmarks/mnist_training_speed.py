@@ -125,10 +125,11 @@ def measure(device: torch.device, epochs: int, cpu_seconds: list[float], train_i
     """
     seed_everything(LECTURE_SEED)
     model = mlp(LECTURE_LAYERS, batch_norm=True, flatten=False).to(device)
-    full_loader, test_loader = lecture_loaders()
-    train_loader = DataLoader(
-        Subset(full_loader.dataset, range(train_images)), batch_size=LECTURE_BATCH_SIZE, shuffle=True
-    )
+    train_loader, test_loader = lecture_loaders()
+    if train_images < len(train_loader.dataset):  # the same loader, over the first images only
+        train_loader = DataLoader(
+            Subset(train_loader.dataset, range(train_images)), batch_size=LECTURE_BATCH_SIZE, shuffle=True
+        )
     loader_history, seconds = timed_with_cpu(
         lambda: fit_with_loader(
             model,
