@@ -157,7 +157,8 @@ class LayerMonitor:
     Measurements stay tensors until they are read: activations of one kind and
     shape are measured together when the forward pass ends, and a step's numbers
     are copied to Python in one transfer (not one per number, each of which would
-    make a GPU wait).
+    make a GPU wait). The one exception is the dead fraction of a ReLU-like layer,
+    which the course's `inactive_unit_fraction` reads back as it runs.
     """
 
     def __init__(
