@@ -1,12 +1,22 @@
 """Tests for helpers.execute: notebooks re-executed in place, headless in the kernel only."""
 
+import errno
+import json
 import os
+import signal
+import site
+import subprocess
+import sys
+import time
+import venv
+from pathlib import Path
 
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_notebook, new_raw_cell
+from nbformat.v4 import new_code_cell, new_notebook, new_output, new_raw_cell
 
 from helpers.core.explorer import HEADLESS_ENV_VAR
+from helpers.core.paths import REPO_ROOT
 from helpers.execute import main, notebook_paths
 
 EXPLORER = """
@@ -163,3 +173,165 @@ def test_an_interrupted_save_leaves_the_stored_notebook(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         helpers.execute.execute_notebook(path)
     assert path.read_bytes() == stored
+
+
+def fake_installed_python(folder, other_checkout):
+    """A Python environment with this one's packages, where `helpers` is installed from `other_checkout`.
+
+    A `.pth` line adds this environment's site-packages without processing its own `.pth` files (so this
+    checkout's editable install stays inactive); another points at the other checkout, as `pip install -e` does.
+    """
+    venv.EnvBuilder(with_pip=False).create(folder)
+    python = folder / "bin" / "python"
+    own = subprocess.run(
+        [python, "-c", "import site; print(site.getsitepackages()[0])"], capture_output=True, text=True
+    )
+    Path(own.stdout.strip(), "a_course.pth").write_text(f"{other_checkout}\n")
+    Path(own.stdout.strip(), "dependencies.pth").write_text("\n".join(site.getsitepackages()) + "\n")
+    return python
+
+
+@pytest.mark.slow  # starts a Jupyter kernel
+def test_the_kernel_imports_helpers_from_this_checkout_even_where_another_is_installed(tmp_path, monkeypatch):
+    other = tmp_path / "other-checkout"
+    (other / "helpers").mkdir(parents=True)
+    (other / "helpers" / "__init__.py").write_text('"""A second checkout of the course."""\n')
+    python = fake_installed_python(tmp_path / "env", other)
+    kernels = tmp_path / "jupyter" / "kernels" / "python3"  # the kernel helpers.execute asks for
+    kernels.mkdir(parents=True)
+    spec = {"argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"], "language": "python"}
+    (kernels / "kernel.json").write_text(json.dumps({**spec, "display_name": "Python 3"}))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    monkeypatch.delenv("PYTHONPATH", raising=False)
+    probe = subprocess.run(
+        [python, "-c", "import helpers; print(helpers.__file__)"], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert probe.stdout.strip() == str(other / "helpers" / "__init__.py")  # the other checkout is the installed one
+
+    path = write_notebook(tmp_path / "01-which.ipynb", "import helpers\nprint(helpers.__file__)")
+    assert main([str(path)]) == 0
+    printed = nbformat.read(path, as_version=4).cells[0].outputs[0].text
+    assert printed == f"{REPO_ROOT / 'helpers' / '__init__.py'}\n"
+
+
+@pytest.mark.slow  # starts a Jupyter kernel
+def test_the_kernel_talks_over_local_sockets_and_warns_of_nothing(tmp_path, capfd):
+    source = "from ipykernel.connect import get_connection_info\nprint(get_connection_info(unpack=True)['transport'])"
+    path = write_notebook(tmp_path / "01-transport.ipynb", source)
+    assert main([str(path)]) == 0
+    out, err = capfd.readouterr()  # the file descriptors, where the kernel's own messages go
+    assert nbformat.read(path, as_version=4).cells[0].outputs[0].text == "ipc\n"
+    assert "WARNING" not in out + err and "encryption" not in out + err
+
+
+@pytest.mark.slow  # starts a Jupyter kernel
+def test_a_notebook_saved_while_it_runs_is_kept_and_the_executed_copy_lies_beside_it(tmp_path, capsys):
+    path = tmp_path / "01-edited.ipynb"
+    edit = (  # what a student saving in JupyterLab does: the file on disk changes while the notebook runs
+        "import nbformat\n"
+        f"notebook = nbformat.read({str(path)!r}, as_version=4)\n"
+        "notebook.cells.append(nbformat.v4.new_markdown_cell('my notes'))\n"
+        f"nbformat.write(notebook, {str(path)!r})"
+    )
+    write_notebook(path, edit, "print('ran')")
+    assert main([str(path)]) == 1
+    copy = tmp_path / "01-edited.executed.ipynb"
+    out, err = capsys.readouterr()
+    assert out.splitlines()[1] == (
+        f"  FAILED: it changed on disk while it ran, so it was kept as it is; the executed copy is {copy}"
+    )
+    assert err == f"1 of 1 notebooks failed: {path}\n"
+    assert nbformat.read(path, as_version=4).cells[-1].source == "my notes"  # the edit survives
+    assert nbformat.read(copy, as_version=4).cells[1].outputs[0].text == "ran\n"
+
+
+def stored_error_below(path, source):
+    """A notebook whose cell 1 runs `source`, above a cell that still shows an error from an old run."""
+    old_error = new_output("error", ename="NameError", evalue="name 'y' is not defined", traceback=[])
+    cells = [new_code_cell("x = 1"), new_code_cell(source), new_code_cell("y", outputs=[old_error])]
+    nbformat.write(
+        new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}}), path
+    )
+    return path
+
+
+@pytest.mark.slow  # starts Jupyter kernels
+def test_the_cell_that_hung_or_ended_the_kernel_is_named_not_an_old_error_below_it(tmp_path, capsys):
+    hangs = stored_error_below(tmp_path / "01-hangs.ipynb", "import time\ntime.sleep(60)")
+    exits = stored_error_below(tmp_path / "02-exits.ipynb", "import os\nos._exit(1)")
+    assert main(["--timeout", "2", str(hangs), str(exits)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[1] == (
+        "  FAILED: cell 1 was still running after 2 s and was stopped; raise --timeout if it needs longer "
+        "(the notebook on disk is unchanged)"
+    )
+    assert out[3] == "  FAILED: cell 1 ended the kernel: it exited or crashed (the notebook on disk is unchanged)"
+
+
+@pytest.mark.slow  # starts Jupyter kernels
+def test_an_unwritable_folder_or_a_full_disk_fails_one_notebook_in_one_line_and_the_others_still_run(
+    tmp_path, capsys, monkeypatch
+):
+    import helpers.execute
+
+    locked, full = tmp_path / "read-only", tmp_path / "full"
+    locked.mkdir(), full.mkdir()
+    marker = tmp_path / "ran"
+    not_run = write_notebook(locked / "01-locked.ipynb", f"open({str(marker)!r}, 'w').close()")
+    not_saved = write_notebook(full / "02-full.ipynb", "print('computed')")
+    passing = write_notebook(tmp_path / "03-passing.ipynb", "print('fine')")
+    stored = not_saved.read_bytes()
+    real_open, real_replace = os.open, helpers.execute.replace_atomically
+
+    def open_(file, flags, *args, **kwargs):  # nothing can be created in `locked` (chmod does not stop root)
+        creates = flags & (os.O_CREAT | getattr(os, "O_TMPFILE", 0))
+        if creates and locked in (Path(file), Path(file).parent):
+            raise PermissionError(errno.EACCES, "Permission denied", str(file))
+        return real_open(file, flags, *args, **kwargs)
+
+    def replace(target, write):
+        if Path(target).parent == full:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_replace(target, write)
+
+    monkeypatch.setattr(os, "open", open_)
+    monkeypatch.setattr(helpers.execute, "replace_atomically", replace)
+    assert main([str(not_run), str(not_saved), str(passing)]) == 1
+    out, err = capsys.readouterr()
+    assert out.splitlines()[1] == f"  FAILED: cannot write in {locked} (Permission denied), so it was not run"
+    assert (
+        out.splitlines()[3]
+        == "  FAILED: could not save it (No space left on device); the notebook on disk is unchanged"
+    )
+    assert out.splitlines()[5].startswith("  done in ") and "Traceback" not in out + err
+    assert err == f"2 of 3 notebooks failed: {not_run}, {not_saved}\n"
+    assert not marker.exists() and not_saved.read_bytes() == stored
+
+
+@pytest.mark.slow  # starts a Jupyter kernel
+def test_ctrl_c_stops_with_one_line_per_notebook_a_summary_and_status_130(tmp_path):
+    started = tmp_path / "started"
+    running = write_notebook(
+        tmp_path / "01-long.ipynb", f"open({str(started)!r}, 'w').close()\nimport time\ntime.sleep(60)"
+    )
+    later = write_notebook(tmp_path / "02-later.ipynb", "print(1)")
+    stored = running.read_bytes()
+    command = [sys.executable, "-m", "helpers.execute", str(running), str(later)]
+    # A session of its own, so that the signal goes to its process group as a terminal's Ctrl-C does
+    process = subprocess.Popen(
+        command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    deadline = time.monotonic() + 60
+    while not started.exists() and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.1)
+    assert started.exists(), process.communicate()
+    os.killpg(process.pid, signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert out.splitlines() == [
+        f"executing {running} ...",
+        "  INTERRUPTED (the notebook on disk is unchanged)",
+        f"skipped {later}",
+    ]
+    assert err == "interrupted: 0 of 2 notebooks executed\n"
+    assert running.read_bytes() == stored
