@@ -173,3 +173,110 @@ def test_a_notebook_alone_in_a_simulated_hosted_kernel_sets_up_the_course_and_ru
     errors = [o for cell in notebook.cells for o in cell.get("outputs", []) if o.output_type == "error"]
     assert errors == []
     assert notebook.cells[-1].outputs[0].text.strip() == str(course / "helpers" / "__init__.py")
+
+
+def write_config(folder: Path, text: str) -> Path:
+    path = folder / "_quarto.yml"
+    path.write_text(f"project:\n  type: website\n{text}\n")
+    return path
+
+
+@pytest.mark.parametrize(
+    "written, read",
+    [
+        ('course-ref: "1.10"', "1.10"),
+        ("course-ref: 'yes'", "yes"),
+        ("course-ref: release/v1.2+cpu", "release/v1.2+cpu"),
+    ],
+)
+def test_the_ref_is_read_as_text(tmp_path, written, read):
+    assert hosted_setup.read_config(write_config(tmp_path, written)) == ("", read)
+
+
+@pytest.mark.parametrize(
+    "written, message",
+    [
+        (
+            "course-ref: 1.10",
+            'course-ref must be text, but YAML reads 1.10 as 1.1: put it in quotes, course-ref: "1.10"',
+        ),
+        ("course-ref: yes", 'YAML reads yes as True: put it in quotes, course-ref: "yes"'),
+        ("course-ref: main\ncourse-repository: 123", "course-repository must be text, but YAML reads 123 as 123"),
+    ],
+)
+def test_a_value_that_yaml_reads_as_a_number_or_yes_no_must_be_quoted(tmp_path, written, message):
+    with pytest.raises(SystemExit) as error:
+        hosted_setup.read_config(write_config(tmp_path, written))
+    assert message in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "ref", ["--orphan=evil", "v1)<b>x</b>", "a..b", ".hidden", "v1.lock", "a b", "a//b", "ends/", "ends.", "-x"]
+)
+def test_a_ref_git_or_a_link_would_misread_is_refused(tmp_path, ref):
+    with pytest.raises(SystemExit, match=r"course-ref must be a branch, tag or commit name of letters, digits"):
+        hosted_setup.read_config(write_config(tmp_path, f"course-ref: {json.dumps(ref)}"))
+
+
+@pytest.mark.parametrize(
+    "address", ["https://github.com/a b/c", "https://github.com/owner/..", "https://github.com/ówner/name"]
+)
+def test_an_address_that_is_not_a_github_repository_is_refused(tmp_path, address):
+    with pytest.raises(SystemExit, match="course-repository must be https://github.com/OWNER/NAME"):
+        hosted_setup.read_config(write_config(tmp_path, f"course-ref: main\ncourse-repository: {json.dumps(address)}"))
+
+
+def test_a_notebook_without_a_markdown_cell_is_named():
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("%matplotlib inline")])
+    with pytest.raises(ValueError, match="01-bare.ipynb has no markdown cell to carry the Colab badge"):
+        hosted_setup.apply(notebook, "01-bare.ipynb", ADDRESS, "main")
+
+
+def test_a_helpers_of_ones_own_in_the_working_folder_is_named_not_used(tmp_path):
+    (tmp_path / "helpers.py").write_text("x = 1\n")
+    own = importlib.util.spec_from_file_location("helpers", tmp_path / "helpers.py")
+    with pytest.raises(RuntimeError, match=r"helpers.py\) hides the course's helpers package: rename it"):
+        run_cell(hosted_setup.set_up_cell(ADDRESS, "main"), lambda name, *rest: own)
+
+
+def git(*arguments, cwd):
+    identity = ["-c", "user.name=Course", "-c", "user.email=course@example.org", "-c", "init.defaultBranch=main"]
+    done = subprocess.run(["git", *identity, *arguments], cwd=cwd, capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+def test_run_again_beside_an_old_clone_the_cell_fetches_the_newest_commit_or_says_what_git_said(tmp_path, monkeypatch):
+    remote = tmp_path / "remote"  # stands in for the public repository
+    remote.mkdir()
+    git("init", "--quiet", cwd=remote)
+
+    def commit(text):
+        (remote / "version.txt").write_text(text)
+        git("add", "version.txt", cwd=remote)
+        git("commit", "--quiet", "-m", text, cwd=remote)
+        return git("rev-parse", "HEAD", cwd=remote)
+
+    real_run = subprocess.run
+
+    def no_pip(command, *args, **kwargs):  # git runs; pip would install into this test's environment
+        if list(command[1:3]) == ["-m", "pip"]:
+            return subprocess.CompletedProcess(command, 0, "", "")
+        return real_run(command, *args, **kwargs)
+
+    content = tmp_path / "content"
+    content.mkdir()
+    monkeypatch.chdir(content)
+    monkeypatch.setattr(subprocess, "run", no_pip)
+    monkeypatch.setattr(sys, "path", list(sys.path))  # the cell puts the clone on the path
+
+    def session(ref):  # a fresh kernel, with the clone of an earlier session still in the folder
+        return run_cell(hosted_setup.set_up_cell(remote.as_uri(), ref), lambda name, *rest: None)
+
+    first = commit("first")
+    assert f"(commit {first[:12]})" in session("main")
+    second = commit("second")
+    assert f"(commit {second[:12]})" in session("main")
+    third = commit("third")
+    assert f"(commit {third[:12]})" in session(third)
+    with pytest.raises(RuntimeError, match=r"checkout \.\.\. failed: fatal: invalid reference: no-such-tag"):
+        session("no-such-tag")

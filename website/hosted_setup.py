@@ -10,10 +10,17 @@ cell installs, so that a notebook opened from a link runs with the helpers of it
 
 The set-up cell is the second code cell, right after the hidden `%matplotlib inline` cell and
 before any import of `helpers`. Where `helpers` is importable (a clone, CI, `helpers.execute`)
-it does nothing. Elsewhere it clones the repository into `./deep-learning-fundamentals`, checks
-out the ref, installs the course there (editable, without dependencies: the hosted kernel keeps
+it does nothing. Elsewhere it clones the repository into `./deep-learning-fundamentals` (or, run
+again in a later session, fetches into the clone already there), checks out the ref (a branch at
+its newest commit), installs the course there (editable, without dependencies: the hosted kernel keeps
 its own PyTorch), puts it on `sys.path` and prints one line. `helpers` then finds `data/` in
-the clone. On the website the cell is hidden (`#| include: false`).
+the clone. A failing git or pip command is reported with its own message, and a `helpers` of
+the student's own in the working folder is named rather than silently used. On the website the
+cell is hidden (`#| include: false`).
+
+Both keys must be text: `course-ref: 1.10` is the number 1.1 to YAML, so such a value must be
+quoted. The ref must be a name git and GitHub accept that is also safe in a link: letters, digits
+and `. _ + - /`, not starting with `-` or `.`.
 
 A notebook file cannot hold its own commit. The downloadable copies on the website are stamped
 by the post-render step (`website/stamp_notebooks.py`) with the commit the site was built from;
@@ -38,7 +45,10 @@ BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
 # The badge is the first line of the first markdown cell, followed by a blank line.
 BADGE = re.compile(r"\A\[!\[Open In Colab\]\([^)]*\)\]\([^)]*\)\n+")
 MARKER = "# Hosted set-up"
-GITHUB = re.compile(r"https://github\.com/([\w.-]+)/([\w.-]+?)(?:\.git)?/?")
+GITHUB = re.compile(r"https://github\.com/([A-Za-z0-9-]+)/(\w[\w.-]*?)(?:\.git)?/?", re.ASCII)
+# A branch, tag or commit: git's rules for ref names (git check-ref-format), narrowed to what needs no quoting
+# in a URL, Markdown or a shell; the `(?!...)` refuses "..", "//", a part starting with "." and an end in "." or ".lock".
+REF = re.compile(r"(?!.*(\.\.|//|/\.|\.lock(/|$)|[/.]$))[A-Za-z0-9_][A-Za-z0-9_.+/-]*")
 CALL = re.compile(r'^set_up_hosted_course\(repository=(".*"), ref=(".*")\)$', re.M)
 
 CELL = """#| include: false
@@ -49,16 +59,30 @@ def set_up_hosted_course(repository, ref):
     import importlib.util, subprocess, sys
     from pathlib import Path
 
-    if importlib.util.find_spec("helpers") is not None:
+    found = importlib.util.find_spec("helpers")
+    if found is not None and any(Path(place, "core").is_dir() for place in found.submodule_search_locations or []):
         return  # a clone of the course, or a kernel where it is installed
+    if found is not None:
+        raise RuntimeError(f"Your own helpers ({found.origin or 'a folder'}) hides the course's helpers package: "
+                           "rename it, then run this cell again.")
     if not repository:
         raise RuntimeError("This notebook needs the course's helpers package: clone the course and open "
                            "the notebook there (see its README); no repository address is configured.")
     folder = Path.cwd() / "deep-learning-fundamentals"
-    run = lambda *command: subprocess.run(command, check=True, capture_output=True, text=True).stdout.strip()
-    if not (folder / ".git").exists():
+
+    def run(*command):
+        done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(command[:4])} ... failed: {(done.stderr or done.stdout).strip()}")
+        return done.stdout.strip()
+
+    if (folder / ".git").exists():  # cloned in an earlier session: bring it up to date
+        run("git", "-C", str(folder), "fetch", "--quiet", "--force", "--tags", "origin")
+    else:
         run("git", "clone", "--quiet", repository, str(folder))
-    run("git", "-C", str(folder), "checkout", "--quiet", ref)
+    branch = subprocess.run(["git", "-C", str(folder), "rev-parse", "--verify", "--quiet", f"origin/{ref}"],
+                            capture_output=True).returncode == 0
+    run("git", "-C", str(folder), "checkout", "--quiet", "--detach", f"origin/{ref}" if branch else ref, "--")
     run(sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "-e", str(folder))
     sys.path.insert(0, str(folder))
     commit = run("git", "-C", str(folder), "rev-parse", "--short=12", "HEAD")
@@ -69,16 +93,31 @@ set_up_hosted_course(repository=@REPOSITORY@, ref=@REF@)"""
 
 
 def read_config(quarto_yml: Path = ROOT / "_quarto.yml") -> tuple[str, str]:
-    """`(course-repository, course-ref)` from `_quarto.yml`; the address may be empty, the ref may not."""
+    """`(course-repository, course-ref)` from `_quarto.yml`; the address may be empty, the ref may not.
+
+    Each must be text as YAML reads it (quoted if it would read as a number or a yes/no), the address
+    a GitHub one and the ref a name that `REF` accepts; else `SystemExit` says which and how to fix it.
+    """
     import yaml
 
-    config = yaml.safe_load(quarto_yml.read_text(encoding="utf-8"))
-    repository = (config.get("course-repository") or "").strip()
-    ref = str(config.get("course-ref") or "").strip()
+    text = quarto_yml.read_text(encoding="utf-8")
+    config, written = yaml.safe_load(text) or {}, yaml.load(text, Loader=yaml.BaseLoader) or {}  # values, as typed
+    for key in ("course-repository", "course-ref"):
+        if config.get(key) is not None and not isinstance(config[key], str):
+            raise SystemExit(
+                f"{quarto_yml}: {key} must be text, but YAML reads {written[key]} as {config[key]!r}: put it in quotes, "
+                f'{key}: "{written[key]}"'
+            )
+    repository, ref = (config.get("course-repository") or "").strip(), (config.get("course-ref") or "").strip()
     if repository and not GITHUB.fullmatch(repository):
         raise SystemExit(f"{quarto_yml}: course-repository must be https://github.com/OWNER/NAME, got {repository!r}")
     if not ref:
         raise SystemExit(f"{quarto_yml}: course-ref must name the branch or tag the Colab links open")
+    if not REF.fullmatch(ref):
+        raise SystemExit(
+            f"{quarto_yml}: course-ref must be a branch, tag or commit name of letters, digits and . _ + - / "
+            f"(not starting with - or ., no '..'), got {ref!r}"
+        )
     return repository, ref
 
 
@@ -116,7 +155,9 @@ def apply(notebook, name: str, repository: str, ref: str) -> None:
     setup = old if old is not None else nbformat.v4.new_code_cell()  # an old cell keeps its id
     setup.source = set_up_cell(repository, ref)
     cells.insert(code[0] + 1, setup)
-    first_markdown = next(cell for cell in cells if cell.cell_type == "markdown")
+    first_markdown = next((cell for cell in cells if cell.cell_type == "markdown"), None)
+    if first_markdown is None:
+        raise ValueError(f"{name} has no markdown cell to carry the Colab badge: add its introduction")
     first_markdown.source = badge(colab_url(repository, ref, name)) + BADGE.sub("", first_markdown.source)
     notebook.cells = cells
 
@@ -138,7 +179,10 @@ def main(argv: list[str] | None = None) -> int:
     for path in notebook_files():
         notebook = nbformat.read(path, as_version=4)
         before = nbformat.writes(notebook)
-        apply(notebook, path.name, repository, ref)
+        try:
+            apply(notebook, path.name, repository, ref)
+        except ValueError as error:
+            raise SystemExit(str(error)) from None
         text = nbformat.writes(notebook)
         if text != before:
             stale.append(path.name)
