@@ -1,9 +1,14 @@
 """The exercise checker: right answers pass, typical mistakes earn their hint, errors become feedback."""
 
+import signal
+import time
+
+import nbformat
 import pytest
 import torch
 
-from helpers.core.exercises import Case, Feedback, check_cases
+from helpers.core.exercises import Case, Feedback, check_cases, tensor_like
+from helpers.execute import execute_notebook
 
 
 def double_cases():
@@ -78,3 +83,93 @@ def test_passing_something_that_is_not_a_function_is_refused_with_a_fix():
 
 def test_feedback_shows_its_message():
     assert repr(Feedback(True, "Correct: fine.")) == "Correct: fine."
+
+
+def test_a_not_implemented_error_from_inside_torch_is_the_code_s_error_not_an_unwritten_stub():
+    from_torch_c = check_cases("doubling", lambda x: torch.tensor(x.to("meta").tolist()), double_cases())
+    assert "your code raised NotImplementedError: Cannot copy out of meta tensor" in from_torch_c.message
+    from_torch_python = check_cases(
+        "doubling", lambda x: torch.distributions.Distribution(validate_args=False).sample(), double_cases()
+    )
+    assert "your code raised NotImplementedError" in from_torch_python.message
+    assert "Not written yet" not in from_torch_c.message + from_torch_python.message
+
+
+def test_a_result_on_another_device_or_of_another_dtype_is_named():
+    on_meta = check_cases("doubling", lambda x: (2 * x).to("meta"), double_cases())
+    assert not on_meta.passed
+    assert "the result is on the meta device, expected cpu: make new tensors where the input is" in on_meta.message
+    rounded = check_cases("doubling", lambda x: (2 * x).long(), double_cases())
+    assert "the result has dtype torch.int64, expected torch.float32 (leave out conversions" in rounded.message
+
+
+def test_a_case_that_measures_the_result_names_what_is_wrong_with_it_first():
+    x = torch.ones(4)
+    case = Case("the zeros", lambda answer: (tensor_like(answer(x), x) == 0).float().sum(), 0.0, hint="Keep them.")
+    missing = check_cases("keeping", lambda x: None, [case])
+    assert missing.message == (
+        "Not yet: on the zeros the result is None (did you forget `return`?), expected a tensor of shape (4,). Keep them."
+    )
+    assert check_cases("keeping", lambda x: x, [case]).passed
+
+
+def test_torch_s_global_state_and_random_numbers_are_put_back_after_the_student_s_code():
+    def meddling(x):
+        torch.set_grad_enabled(False)
+        torch.set_default_dtype(torch.float64)
+        torch.set_num_threads(1)
+        torch.set_default_device("meta")
+        torch.rand(100, device="cpu")
+        return 2 * x
+
+    threads = torch.get_num_threads()
+    torch.manual_seed(7)
+    expected = torch.rand(3)
+    torch.manual_seed(7)
+    assert check_cases("doubling", meddling, double_cases()).passed
+    assert torch.is_grad_enabled() and torch.get_default_dtype() == torch.float32
+    assert torch.get_num_threads() == threads and torch.ones(1).device == torch.device("cpu")
+    assert torch.equal(torch.rand(3), expected)  # the notebook's random sequence goes on as if nothing had run
+
+
+def test_random_student_code_gets_the_same_feedback_every_time():
+    noisy = lambda x: 2 * x + torch.rand_like(x)  # noqa: E731
+    assert (
+        check_cases("doubling", noisy, double_cases()).message == check_cases("doubling", noisy, double_cases()).message
+    )
+
+
+def never_returns(x):
+    while True:
+        try:
+            x = x + 1
+        except Exception:  # a student's broad except must not swallow the stop
+            pass
+
+
+def test_a_function_that_never_returns_is_stopped_with_a_hint():
+    start = time.perf_counter()
+    feedback = check_cases("doubling", never_returns, double_cases(), time_limit=0.5)
+    assert time.perf_counter() - start < 5
+    assert feedback.message.startswith(
+        "On three numbers your code was still running after 0.5 s, so it was stopped: look for a loop that never ends."
+    )
+    assert signal.getsignal(signal.SIGALRM) is signal.SIG_DFL and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
+@pytest.mark.slow  # starts a Jupyter kernel
+def test_in_a_jupyter_kernel_a_function_that_never_returns_is_stopped(tmp_path):
+    source = (
+        "import torch\n"
+        "from helpers.core.exercises import Case, check_cases\n"
+        "def forever(x):\n"
+        "    while True:\n"
+        "        pass\n"
+        "case = Case('a case', lambda answer: answer(torch.ones(2)), torch.ones(2), hint='Return x.')\n"
+        "print(check_cases('the identity', forever, [case], time_limit=1))"
+    )
+    path = tmp_path / "01-forever.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)]), path)
+    execute_notebook(path, timeout=60)
+    printed = nbformat.read(path, as_version=4).cells[0].outputs[0].text
+    assert printed.startswith("On a case your code was still running after 1 s, so it was stopped")
