@@ -85,6 +85,7 @@ def test_the_reference_solution_passes_the_shift_check():
         (lambda image, dx, dy: SOLUTION(image, dx, dy)[..., 1:, :], "expected (1, 5, 5)"),
         (lambda image, dx, dy: image, "Start from torch.zeros_like(image)"),
         (lambda image, dx, dy: None, "did you forget `return`?"),
+        (lambda image, dx, dy: SOLUTION(image, dx, dy).long(), "dtype torch.int64, expected torch.float32"),
     ],
 )
 def test_typical_mistakes_in_the_shift_earn_their_hint(wrong, hint):

@@ -169,7 +169,7 @@ def test_the_reference_dropout_solution_passes():
     solution = solution_namespace(STEM, "my_dropout")["my_dropout"]
     feedback = check_dropout(solution)
     assert feedback.passed, feedback.message
-    assert feedback.message.startswith("Correct: your inverted dropout passes all 4 checks")
+    assert feedback.message.startswith("Correct: your inverted dropout passes all 6 checks")
 
 
 @pytest.mark.parametrize(
@@ -185,6 +185,44 @@ def test_the_reference_dropout_solution_passes():
 def test_typical_dropout_mistakes_fail_with_their_hint(answer, hint):
     feedback = check_dropout(answer)
     assert not feedback.passed and hint in feedback.message
+
+
+def _masked_dropout(mask):
+    def answer(x, p, training=True):
+        return x * mask(x, p) / (1 - p) if training else x
+
+    return answer
+
+
+@pytest.mark.parametrize(
+    "answer, hint",
+    [
+        (_masked_dropout(lambda x, p: torch.rand(x.shape[-1]) >= p), "The whole batch shares one mask"),
+        (
+            _masked_dropout(lambda x, p: torch.rand(len(x), 1) >= p if x.dim() == 2 else torch.rand_like(x) >= p),
+            "Each sample keeps or drops all its units together",
+        ),
+        (
+            _masked_dropout(lambda x, p: ((torch.arange(x.numel()) % 10) >= 3).reshape(x.shape)),
+            "Every call drops the same entries: the mask must be random",
+        ),
+        (_masked_dropout(lambda x, p: (torch.arange(x.shape[-1]) % 10) >= 3), "Every call drops the same entries"),
+    ],
+)
+def test_a_mask_shared_by_the_batch_or_fixed_in_advance_fails_with_its_hint(answer, hint):
+    feedback = check_dropout(answer)
+    assert not feedback.passed and hint in feedback.message, feedback.message
+
+
+def test_a_forgotten_return_or_a_result_on_another_device_is_feedback_not_the_checker_s_error():
+    def no_return(x, p, training=True):
+        x * (torch.rand_like(x) >= p) / (1 - p)
+
+    forgotten = check_dropout(no_return)
+    assert forgotten.message.startswith("Not yet: on the fraction of a million ones set to zero at p = 0.3")
+    assert "the result is None (did you forget `return`?), expected a tensor of shape (1000000,)" in forgotten.message
+    elsewhere = check_dropout(lambda x, p, training=True: torch.zeros_like(x, device="meta"))
+    assert "the result is on the meta device, expected cpu" in elsewhere.message
 
 
 def test_the_dropout_check_leaves_the_random_state_alone_and_repeats():

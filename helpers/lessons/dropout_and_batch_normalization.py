@@ -18,7 +18,7 @@ from torch import nn
 
 from helpers.core.data import IMAGE_PIXELS
 from helpers.core.diagnostics import saturated_fraction, train_monitored
-from helpers.core.exercises import Case, Feedback, check_cases
+from helpers.core.exercises import Case, Feedback, check_cases, tensor_like
 from helpers.core.models import mlp
 from helpers.core.seed_spread import plot_curves, plot_final_accuracies, stack_metric
 from helpers.core.seeding import seed_everything
@@ -208,19 +208,30 @@ def check_dropout(answer) -> Feedback:
     """Check the student's inverted dropout `answer(x, p, training=True)` on a few inputs, with a fixed random state."""
     ones, x = torch.ones(1_000_000), torch.randn(64, 20, generator=torch.Generator().manual_seed(0))
 
+    def output(answer, inputs, p):  # the student's result, once it is a tensor like the input
+        return tensor_like(answer(inputs, p, training=True), inputs)
+
     def survivors(answer):
-        out = answer(torch.ones(10_000), 0.3, training=True)
+        out = output(answer, torch.ones(10_000), 0.3)
         return out[out != 0].mean().item()
 
+    def changed(answer):  # about half the entries at p = 0.5, if each call draws its own mask
+        return ((output(answer, x, 0.5) != 0) != (output(answer, x, 0.5) != 0)).float().mean().item()
+
+    def alike(answer):  # the shares of units masked alike in all samples, and of samples with all units alike
+        kept = output(answer, x, 0.5) != 0
+        units, samples = (kept == kept[:1]).all(dim=0), (kept == kept[:, :1]).all(dim=1)
+        return units.float().mean().item(), samples.float().mean().item()
+
     def entries(answer):
-        out = answer(x, 0.5, training=True)
+        out = output(answer, x, 0.5)
         return out - x * (out != 0) / 0.5  # zero wherever an entry is either dropped or x / (1 - p)
 
     keep_with = "Keep each entry with probability 1 - p, e.g. `mask = (torch.rand_like(x) >= p).float()`."
     cases = [
         Case(
             "the fraction of a million ones set to zero at p = 0.3 (2 decimals)",
-            lambda answer: round((answer(ones, 0.3, training=True) == 0).float().mean().item(), 2),
+            lambda answer: round((output(answer, ones, 0.3) == 0).float().mean().item(), 2),
             0.3,
             hint=f"Set each entry to zero with probability p, independently of the others. {keep_with}",
             mistakes=[
@@ -242,6 +253,30 @@ def check_dropout(answer) -> Feedback:
             ],
         ),
         Case(
+            "the share of a (64, 20) batch's mask that changes on a second call at p = 0.5",
+            changed,
+            0.5,
+            hint=f"Draw a new random mask on every call. {keep_with}",
+            mistakes=[
+                (0.0, f"Every call drops the same entries: the mask must be random, drawn anew each call. {keep_with}")
+            ],
+            tolerance=0.2,
+        ),
+        Case(
+            "the masks of a (64, 20) batch at p = 0.5 (shares of units, and of samples, masked all alike)",
+            alike,
+            (0.0, 0.0),
+            hint=f"Draw the mask for every entry of x on its own. {keep_with}",
+            mistakes=[
+                (
+                    (1.0, 0.0),
+                    f"The whole batch shares one mask: draw one for every entry, not one per unit. {keep_with}",
+                ),
+                ((0.0, 1.0), f"Each sample keeps or drops all its units together: draw one per entry. {keep_with}"),
+            ],
+            tolerance=0.05,
+        ),
+        Case(
             "a (64, 20) batch at p = 0.5, where every entry must be 0 or x / (1 - p)",
             entries,
             torch.zeros(64, 20),
@@ -254,9 +289,7 @@ def check_dropout(answer) -> Feedback:
             hint="At inference dropout steps aside: with `training=False` return x unchanged, no mask, no scale.",
         ),
     ]
-    with torch.random.fork_rng():  # the same feedback every time, and the notebook's random state untouched
-        torch.manual_seed(0)
-        return check_cases("your inverted dropout", answer, cases)
+    return check_cases("your inverted dropout", answer, cases)  # seeded, and the notebook's random state untouched
 
 
 def check_batch_norm(answer) -> Feedback:
