@@ -67,7 +67,18 @@ def test_frames_are_the_same_bytes_every_time():
         return labelled_bars(title)
 
     first = explore(draw, {"title": ["x"]}).static_html()
-    assert explore(draw, {"title": ["x"]}).static_html() == first
+    assert static_parts(explore(draw, {"title": ["x"]}).static_html()) == static_parts(first)
+
+
+def test_two_explorers_with_the_same_frames_get_ids_of_their_own():
+    def draw(title):
+        return labelled_bars(title)
+
+    pages = [explore(draw, {"title": ["x", "y"]}).static_html() for _ in range(2)]
+    ids = [re.search(r'<div class="dlf-explorer" id="([^"]+)">', page).group(1) for page in pages]
+    assert ids[0] != ids[1]
+    for page, uid in zip(pages, ids):  # each script and style finds its own explorer
+        assert f'document.getElementById("{uid}")' in page and f"#{uid} output" in page
 
 
 def test_live_widget_redraws_when_a_control_moves():

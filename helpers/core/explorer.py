@@ -36,6 +36,9 @@ from PIL import Image
 
 HEADLESS_ENV_VAR = "DLF_HEADLESS"
 MAX_FRAMES = 400
+# Numbers the stored explorers of a process, so that two with the same frames get different element ids; a notebook
+# executed afresh numbers its explorers the same way again, so its stored output does not change.
+_stored = itertools.count(1)
 
 
 def headless() -> bool:
@@ -225,7 +228,7 @@ class Explorer:
                 images.append(base64.b64encode(png).decode("ascii"))
             frames[",".join(map(str, indices))] = seen[png]
         default_key = ",".join(str(c.default) for c in self.controls)
-        uid = "dlf-explorer-" + hashlib.sha1("".join(images).encode()).hexdigest()[:12]
+        uid = f"dlf-explorer-{hashlib.sha1(''.join(images).encode()).hexdigest()[:12]}-{next(_stored)}"
         controls = "\n".join(self._static_control(c) for c in self.controls)
         data = json.dumps({"images": images, "frames": frames, "controls": controls}).replace("<", "\\u003c")
         shown = ", ".join(f"{c.label} = {_format_value(c.values[c.default])}" for c in self.controls)
