@@ -7,12 +7,13 @@
 - `device`, `seeding`: choosing CUDA, Apple MPS or the CPU; one call that seeds everything.
 - `checks`: the argument checks several helpers share, and `checked`, which guards a kernel.
 - `models`: `mlp`, the one builder of every network the course trains.
-- `training`: the one training loop, the one evaluation, and their named results
-  (`Evaluation`, `History`, `Run`).
-- `diagnostics`: per-layer statistics through hooks, and `train_monitored`.
+- `training`: the one training loop (`fit`), the one evaluation, and their named results
+  (`Evaluation`, `History`, `Run`); written out in notebook 07.
+- `diagnostics`: per-layer statistics through hooks (`LayerMonitor`, `diagnose`); written out in notebook 03.
 - `explorer`: interactive figures, live in JupyterLab and precomputed on the website.
 - `figures`, `seed_spread`: image grids; runs compared over seeds.
-- `progress`, `checkpoints`, `timing`: training progress, saved models, speed measurements.
+- `progress`, `checkpoints`, `timing`: training progress, saved models, how long a run took.
+- `claims`: `claim(condition, sentence)`, which backs a sentence of a notebook's prose with a check.
 - `files`: `replace_atomically`, so that a file is replaced whole or not at all.
 - `exercises`: `Case` and `check_cases`, on which every lesson's `check_...` gives a student feedback.
 

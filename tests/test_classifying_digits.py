@@ -1,25 +1,23 @@
-"""Tests for helpers.lessons.classifying_digits: the lecture's MNIST recipe and its in-memory twin."""
+"""Tests for helpers.lessons.classifying_digits and the code notebook 07 shows: the lecture's MNIST recipe,
+its in-memory twin, backpropagation by hand, and the figures that look inside the model."""
 
 import pytest
 import torch
+from notebook_code import code_cells, top_level_definitions
 from torch import nn
-from torch.utils.data import DataLoader, RandomSampler, SequentialSampler, TensorDataset
+from torch.utils.data import DataLoader, TensorDataset
+from torchvision.transforms import Compose, Lambda, ToTensor
 
-from helpers.core.data import IMAGE_PIXELS, MNISTDataError
+from helpers.core.data import IMAGE_PIXELS, MNISTDataError, mnist
 from helpers.core.models import mlp
-from helpers.core.training import History, evaluate
+from helpers.core.training import History, tensor_batches, train_batches
 from helpers.lessons.classifying_digits import (
     LECTURE_HISTORY,
     LECTURE_LAYERS,
     class_probabilities,
     confusion_matrix,
-    evaluate_with_loader,
-    fit_in_loader_order,
-    fit_with_loader,
     flat_mnist,
     lecture_comparison,
-    lecture_datasets,
-    lecture_loaders,
     loader_shuffle_generator,
     most_confident_mistakes,
     plot_confusion_matrix,
@@ -40,7 +38,7 @@ def toy_data(samples=230, seed=0):
 
 
 def test_flat_mnist_holds_what_the_lecture_transform_gives():
-    _, test_set = lecture_datasets()
+    test_set = mnist(train=False, transform=Compose([ToTensor(), Lambda(torch.flatten)]))  # the lecture's
     images, labels = flat_mnist(train=False)
     assert images.shape == (len(test_set), IMAGE_PIXELS) and images.dtype == torch.float32
     for i in (0, 1234, len(test_set) - 1):
@@ -49,25 +47,10 @@ def test_flat_mnist_holds_what_the_lecture_transform_gives():
         assert labels[i].item() == label
 
 
-def test_lecture_loaders_shuffle_training_only():
-    train_loader, test_loader = lecture_loaders(batch_size=64)
-    assert train_loader.batch_size == 64 and isinstance(train_loader.sampler, RandomSampler)
-    assert isinstance(test_loader.sampler, SequentialSampler)
-    inputs, labels = next(iter(test_loader))
-    assert inputs.shape == (64, IMAGE_PIXELS) and labels.shape == (64,)
-
-
 def test_missing_data_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("DLF_DATA_DIR", str(tmp_path))
     with pytest.raises(MNISTDataError, match="MNIST file missing: .*train-images-idx3-ubyte.gz"):
-        lecture_loaders()
-    with pytest.raises(MNISTDataError, match="MNIST file missing"):
         flat_mnist(train=False)
-
-
-def test_lecture_loaders_reject_bad_batch_size():
-    with pytest.raises(ValueError, match="batch_size must be at least 1"):
-        lecture_loaders(batch_size=0)
 
 
 def test_loader_shuffle_generator_follows_a_shuffling_dataloader():
@@ -82,69 +65,55 @@ def test_loader_shuffle_generator_follows_a_shuffling_dataloader():
     assert torch.equal(torch.get_rng_state(), state_after_loader)
 
 
-@pytest.mark.slow  # trains twice through a DataLoader
-def test_tensor_path_in_loader_order_matches_the_dataloader_path():
+def test_the_tensor_path_in_loader_order_trains_exactly_as_the_dataloader():
     images, labels = toy_data()
     loader = DataLoader(TensorDataset(images, labels), batch_size=50, shuffle=True)  # 230: last batch is short
 
-    def train(fit_path):
+    def train(batches):
         torch.manual_seed(7)
         model = lecture_network(hidden_units=16)
-        history = fit_path(model, torch.optim.Adam(model.parameters()))
-        return model, history
+        optimizer = torch.optim.Adam(model.parameters())
+        results = [train_batches(model, batches(), optimizer) for _ in range(3)]
+        return model, results
 
-    model_a, history_a = train(lambda m, opt: fit_with_loader(m, loader, epochs=3, optimizer=opt))
-    model_b, history_b = train(
-        lambda m, opt: fit_in_loader_order(m, (images, labels), epochs=3, optimizer=opt, batch_size=50)
+    model_a, results_a = train(lambda: loader)
+    model_b, results_b = train(
+        lambda: tensor_batches(images, labels, 50, shuffle=True, generator=loader_shuffle_generator())
     )
-    assert history_a.epochs == 3
-    assert history_a.train_loss == pytest.approx(history_b.train_loss, rel=1e-6)
-    assert history_a.train_accuracy == history_b.train_accuracy
+    assert results_a == results_b
     for a, b in zip(model_a.state_dict().values(), model_b.state_dict().values()):
-        torch.testing.assert_close(a, b)
+        assert torch.equal(a, b)
 
 
-def test_evaluate_with_loader_matches_evaluate_on_tensors():
-    images, labels = toy_data()
-    torch.manual_seed(0)
-    model = lecture_network(hidden_units=16)
-    model.train()
-    result = evaluate_with_loader(model, DataLoader(TensorDataset(images, labels), batch_size=64))
-    assert not model.training
-    expected = evaluate(model, images, labels)
-    assert result.loss == pytest.approx(expected.loss, rel=1e-6)
-    assert result.accuracy == expected.accuracy
+def forward_backward():
+    """The hand-derived backward pass that notebook 07 shows, run from the notebook's own cell."""
+    sources = [
+        source for source in code_cells("07-classifying-digits") if "forward_backward" in top_level_definitions(source)
+    ]
+    assert len(sources) == 1, "07 defines forward_backward in one cell"
+    scope = {"torch": torch, "nn": nn}
+    exec(compile(sources[0], "<07 forward_backward>", "exec"), scope)
+    return scope["forward_backward"]
 
 
-def test_fit_with_loader_wraps_each_epochs_batches_and_counts_every_sample():
-    images, labels = toy_data(samples=120)
-    loader = DataLoader(TensorDataset(images, labels), batch_size=50)
-    model = lecture_network(hidden_units=8)
-    seen = []
-
-    def batches(iterable, epoch):
-        seen.append(epoch)
-        return iterable
-
-    history = fit_with_loader(
-        model, loader, epochs=2, optimizer=torch.optim.SGD(model.parameters(), lr=0.1), batches=batches
-    )
-    assert seen == [1, 2]
-    loss, accuracy = history.train_loss[-1], history.train_accuracy[-1]
-    assert loss > 0 and 0 <= accuracy <= 1
-    assert accuracy * len(labels) == pytest.approx(round(accuracy * len(labels)))
-
-
-def test_loader_loops_reject_bad_input():
-    model = lecture_network(hidden_units=8)
-    optimizer = torch.optim.Adam(model.parameters())
-    with pytest.raises(TypeError, match="expected a torch DataLoader"):
-        fit_with_loader(model, toy_data(), epochs=1, optimizer=optimizer)
-    empty = DataLoader(TensorDataset(torch.zeros(0, IMAGE_PIXELS), torch.zeros(0, dtype=torch.long)))
-    with pytest.raises(ValueError, match="dataset is empty"):
-        evaluate_with_loader(model, empty)
-    with pytest.raises(ValueError, match="epochs must be at least 1"):
-        fit_with_loader(model, DataLoader(TensorDataset(*toy_data())), epochs=0, optimizer=optimizer)
+@pytest.mark.parametrize(
+    "batch, hidden, dtype", [(100, 100, torch.float32), (7, 5, torch.float64), (2, 3, torch.float64)]
+)
+def test_backpropagation_by_hand_matches_autograd(batch, hidden, dtype):
+    torch.manual_seed(batch)
+    model = mlp([IMAGE_PIXELS, hidden, 10], batch_norm=True, flatten=False).to(dtype)
+    with torch.no_grad():  # a batch norm scale and shift away from their starting values 1 and 0
+        model[1].weight.uniform_(0.5, 2.0)
+        model[1].bias.uniform_(-1.0, 1.0)
+    images, labels = torch.rand(batch, IMAGE_PIXELS, dtype=dtype), torch.randint(0, 10, (batch,))
+    loss, gradients = forward_backward()(model, images, labels)
+    expected = nn.functional.cross_entropy(model(images), labels)
+    expected.backward()
+    tolerance = {"rtol": 1e-4, "atol": 1e-6} if dtype == torch.float32 else {"rtol": 1e-10, "atol": 1e-12}
+    torch.testing.assert_close(loss, expected.detach(), **tolerance)
+    assert len(gradients) == len(list(model.parameters()))
+    for gradient, parameter in zip(gradients, model.parameters()):
+        torch.testing.assert_close(gradient, parameter.grad, **tolerance)
 
 
 def test_train_val_split_is_a_reproducible_partition():
@@ -182,7 +151,7 @@ def test_class_probabilities_are_the_softmax_of_the_outputs_in_eval_mode():
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(6, 5), nn.BatchNorm1d(5), nn.Dropout(0.5), nn.Linear(5, 3))
     images = torch.randn(25, 6)
-    probabilities = class_probabilities(model, images, batch_size=4)
+    probabilities = class_probabilities(model, images)
     assert not model.training
     with torch.no_grad():
         expected = nn.functional.softmax(model(images), dim=1)
@@ -249,7 +218,7 @@ def test_plot_confusion_matrix_writes_every_count():
 
 def test_plot_first_layer_weights_draws_each_unit_on_a_symmetric_scale():
     weight = torch.randn(10, 784)
-    figure = plot_first_layer_weights(weight, units=6, columns=4)
+    figure = plot_first_layer_weights(weight, units=6)
     images = [axes.images[0] for axes in figure.axes if axes.images]
     assert len(images) == 6
     for unit, image in enumerate(images):

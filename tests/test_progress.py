@@ -51,8 +51,6 @@ def test_plot_history_rejects_an_empty_history():
 def test_headless_progress_prints_one_line_per_epoch(monkeypatch, capsys):
     monkeypatch.setenv(HEADLESS_ENV_VAR, "1")
     progress = TrainingProgress(epochs=3)
-    batches = [1, 2, 3]
-    assert progress.batches(batches, epoch=1) is batches
     run = history()
     for epoch in (1, 2, 3):
         progress(epoch, run)
@@ -74,7 +72,6 @@ def test_live_progress_shows_bars_and_curves_then_clears_the_live_figure(monkeyp
 
     monkeypatch.setattr(IPython.display, "display", display)
     progress = TrainingProgress(epochs=3)
-    assert list(progress.batches(range(4), epoch=1)) == [0, 1, 2, 3]
     run = history(epochs=3)
     for epoch in (1, 2, 3):
         progress(epoch, run)
@@ -124,43 +121,3 @@ def test_live_curves_on_slow_epochs_are_redrawn_every_epoch_but_the_last(monkeyp
 def test_progress_rejects_no_epochs():
     with pytest.raises(ValueError, match="epochs must be at least 1"):
         TrainingProgress(epochs=0)
-
-
-def _one_epoch_of_batches(batches_of):
-    """The first labels of each batch of one shuffled epoch, and torch's random state afterwards."""
-    import torch
-    from torch.utils.data import DataLoader, TensorDataset
-
-    torch.manual_seed(1234)
-    loader = DataLoader(TensorDataset(torch.arange(50)), batch_size=10, shuffle=True)
-    order = [batch[0].tolist() for batch in batches_of(loader)]
-    return order, torch.get_rng_state()
-
-
-def test_a_live_progress_bar_leaves_the_loaders_order_and_the_random_state_alone(monkeypatch):
-    import torch
-
-    monkeypatch.setenv(HEADLESS_ENV_VAR, "0")  # live: the bar is really drawn
-    progress = TrainingProgress(epochs=1)
-    assert progress.live
-    plain_order, plain_state = _one_epoch_of_batches(lambda loader: loader)
-    shown_order, shown_state = _one_epoch_of_batches(lambda loader: progress.batches(loader, epoch=1))
-    assert shown_order == plain_order
-    assert torch.equal(shown_state, plain_state)
-
-
-def test_live_progress_does_not_touch_the_batches_before_the_loop_does(monkeypatch):
-    monkeypatch.setenv(HEADLESS_ENV_VAR, "0")
-    started = []
-
-    class Batches:
-        def __len__(self):
-            return 2
-
-        def __iter__(self):
-            started.append(True)
-            return iter([1, 2])
-
-    wrapped = TrainingProgress(epochs=1).batches(Batches(), epoch=1)
-    assert started == []
-    assert list(wrapped) == [1, 2] and started == [True]

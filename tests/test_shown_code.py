@@ -43,14 +43,23 @@ SHOWN: dict[str, dict[str, list[str]]] = {
         ],
         "helpers.kernels.softmax": ["naive_softmax", "softmax", "log_softmax", "cross_entropy"],
     },
-    "03-vanishing-gradients": {},
+    "03-vanishing-gradients": {
+        "helpers.core.diagnostics": [
+            "saturated_fraction",
+            "dead_fraction",
+            "activation_statistics",
+            "LayerMonitor",
+            "diagnose",
+            "train_monitored",
+        ]
+    },
     "04-input-normalization": {"helpers.kernels.normalization": ["MinMaxScaler", "ZScoreScaler"]},
     "05-data-augmentation": {"helpers.lessons.data_augmentation": ["random_affine"]},
     "06-dropout-and-batch-normalization": {
         "helpers.kernels.dropout": ["dropout_mask", "dropout", "Dropout"],
         "helpers.kernels.batch_norm": ["BatchNorm"],
     },
-    "07-classifying-digits": {"helpers.core.training": ["train_batches", "evaluate_batches"]},
+    "07-classifying-digits": {"helpers.core.training": ["train_batches", "evaluate_batches", "fit"]},
 }
 
 # Public kernels that no notebook needs to show, and why. (`check_*` guards are argument checks, never shown.)

@@ -12,11 +12,8 @@ from helpers.core.training import (
     evaluate,
     evaluate_batches,
     fit,
-    minibatches,
-    run_epochs,
     tensor_batches,
     train_batches,
-    train_epoch,
 )
 
 
@@ -27,22 +24,25 @@ def toy_problem(n=200, seed=0):
     return x, y
 
 
-def test_minibatches_cover_every_index_once():
-    batches = list(minibatches(10, 4, shuffle=True, generator=torch.Generator().manual_seed(0)))
-    assert [len(b) for b in batches] == [4, 4, 2]
-    assert sorted(torch.cat(batches).tolist()) == list(range(10))
-    assert torch.equal(torch.cat(list(minibatches(5, 2, shuffle=False))), torch.arange(5))
+def test_tensor_batches_cover_every_sample_once_in_the_generators_order():
+    x, y = torch.arange(10.0).unsqueeze(1), torch.arange(10)
+    batches = list(tensor_batches(x, y, 4, shuffle=True, generator=torch.Generator().manual_seed(0)))
+    assert [len(labels) for _, labels in batches] == [4, 4, 2]
+    order = torch.randperm(10, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(torch.cat([labels for _, labels in batches]), order)
+    assert all(torch.equal(inputs.squeeze(1), labels.float()) for inputs, labels in batches)
+    assert torch.equal(torch.cat([labels for _, labels in tensor_batches(x, y, 3, shuffle=False)]), y)
 
 
 def test_bad_batch_size_rejected():
-    with pytest.raises(ValueError, match="batch_size must be at least 1"):
-        list(minibatches(10, 0, shuffle=False))
+    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+        list(tensor_batches(torch.zeros(10, 1), torch.zeros(10), 0, shuffle=False))
 
 
 def test_evaluate_matches_a_direct_computation():
     x, y = toy_problem()
     model = nn.Linear(2, 2)
-    result = evaluate(model, x, y, batch_size=33)
+    result = evaluate(model, x, y)
     with torch.no_grad():
         logits = model(x)
     assert isinstance(result, Evaluation)
@@ -51,14 +51,14 @@ def test_evaluate_matches_a_direct_computation():
     assert not model.training
 
 
-def test_train_epoch_takes_one_step_per_batch():
+def test_fit_takes_one_step_per_batch():
     x, y = toy_problem(n=50)
     model = nn.Linear(2, 2)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     steps = []
     optimizer.register_step_post_hook(lambda *args: steps.append(1))
-    train_epoch(model, x, y, optimizer, batch_size=20)
-    assert len(steps) == 3 and model.training
+    fit(model, (x, y), epochs=2, optimizer=optimizer, batch_size=20)
+    assert len(steps) == 2 * 3 and model.training
 
 
 def test_fit_learns_and_records_history():
@@ -66,8 +66,9 @@ def test_fit_learns_and_records_history():
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 2))
     seen = []
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.05)
     history = fit(
-        model, (x, y), val=(x, y), epochs=30, lr=0.05, batch_size=20, on_epoch=lambda epoch, h: seen.append(epoch)
+        model, (x, y), val=(x, y), epochs=30, optimizer=optimizer, batch_size=20, on_epoch=lambda e, h: seen.append(e)
     )
     assert isinstance(history, History) and history.epochs == 30 and seen == list(range(1, 31))
     assert len(history.val_accuracy) == 30
@@ -92,8 +93,14 @@ def test_mismatched_or_empty_data_rejected():
         evaluate(model, torch.zeros(3, 2), torch.zeros(2, dtype=torch.long))
     with pytest.raises(ValueError, match="no data"):
         evaluate(model, torch.zeros(0, 2), torch.zeros(0, dtype=torch.long))
-    with pytest.raises(ValueError, match="epochs must be at least 1"):
+    with pytest.raises(ValueError, match="epochs must be a positive integer, got 0"):
         fit(model, toy_problem(), epochs=0)
+    with pytest.raises(ValueError, match="epochs must be a positive integer, got 2.5"):
+        fit(model, toy_problem(), epochs=2.5)
+    with pytest.raises(ValueError, match="val must be a pair"):
+        fit(model, toy_problem(), epochs=1, val=toy_problem()[0])
+    with pytest.raises(TypeError, match="model must be a torch.nn.Module"):
+        fit("model", toy_problem(), epochs=1)
 
 
 def test_augment_gives_every_epoch_a_fresh_copy_and_leaves_validation_alone():
@@ -119,34 +126,35 @@ def test_identity_augment_trains_exactly_like_no_augment():
     assert run(lambda inputs: inputs) == run(None)
 
 
-def test_run_epochs_records_training_then_validation_then_reports():
+def test_fit_trains_then_validates_then_reports_each_epoch():
+    x, y = toy_problem(n=40)
     calls = []
-    history = run_epochs(
-        lambda epoch: calls.append(("train", epoch)) or Evaluation(1.0 / epoch, 0.5),
-        3,
-        validate=lambda: calls.append(("validate",)) or Evaluation(2.0, 0.25),
-        on_epoch=lambda epoch, h: calls.append(("report", epoch, h.epochs)),
-    )
-    assert calls[:3] == [("train", 1), ("validate",), ("report", 1, 1)] and len(calls) == 9
-    assert history.train_loss == [1.0, 0.5, 1 / 3] and history.val_accuracy == [0.25] * 3
-    with pytest.raises(ValueError, match="epochs must be at least 1"):
-        run_epochs(lambda epoch: Evaluation(0.0, 0.0), 0)
+    model = nn.Linear(2, 2)
+    model.register_forward_pre_hook(lambda module, inputs: calls.append("train" if module.training else "validate"))
+    fit(model, (x, y), val=(x, y), epochs=2, batch_size=40, on_epoch=lambda epoch, h: calls.append(("report", epoch)))
+    assert calls == ["train", "validate", ("report", 1), "train", "validate", ("report", 2)]
 
 
 def test_the_training_loop_refuses_a_progress_display_made_for_other_epochs():
     with pytest.raises(ValueError, match="made for 20 epochs but training runs 3: give both the same number"):
-        run_epochs(lambda epoch: Evaluation(1.0, 0.5), 3, on_epoch=TrainingProgress(epochs=20))
+        fit(nn.Linear(2, 2), toy_problem(), epochs=3, on_epoch=TrainingProgress(epochs=20))
 
 
-def test_evaluate_in_train_mode_uses_batch_statistics():
+def test_training_stops_at_the_first_loss_that_is_not_a_number():
+    x, y = toy_problem()
     torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(2, 4), nn.BatchNorm1d(4), nn.Linear(4, 2))
-    x, y = toy_problem(n=40)
-    in_eval, in_train = evaluate(model, x, y), evaluate(model, x, y, train_mode=True)
-    assert model.training and in_eval != in_train
-    with torch.no_grad():
-        expected = (model(x).argmax(1) == y).float().mean().item()
-    assert in_train.accuracy == pytest.approx(expected)
+    model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 2))
+    steps = []
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e12)  # diverges within a few steps
+    optimizer.register_step_post_hook(lambda *args: steps.append(1))
+    with pytest.raises(
+        FloatingPointError, match=r"the loss became (nan|inf) after \d+ samples: lower the learning rate"
+    ):
+        fit(model, (x, y), epochs=20, optimizer=optimizer, batch_size=20)
+    assert 0 < len(steps) < 20 * 10, "it stops at once, not after the last epoch"
+    bad = [(torch.full((4, 2), float("nan")), torch.zeros(4, dtype=torch.long))]
+    with pytest.raises(FloatingPointError, match="after 0 samples"):
+        train_batches(nn.Linear(2, 2), bad, torch.optim.SGD(nn.Linear(2, 2).parameters(), lr=0.1))
 
 
 def test_the_loop_over_batches_is_the_loop_over_tensors():
@@ -164,22 +172,14 @@ def test_the_loop_over_batches_is_the_loop_over_tensors():
     assert evaluate_batches(nn.Linear(2, 2), [(x, y)], device="cpu").accuracy <= 1
 
 
-def test_fit_shuffles_with_a_fresh_generator_each_epoch_when_asked():
-    x, y = toy_problem(n=30)
-    drawn = []
-
-    def shuffle():
-        drawn.append(1)
-        return torch.Generator().manual_seed(len(drawn))
-
-    def run(**kwargs):
-        torch.manual_seed(1)
-        return fit(nn.Linear(2, 2), (x, y), epochs=3, batch_size=10, **kwargs).train_loss
-
-    assert run(shuffle=shuffle) != run(seed=0) and len(drawn) == 3
-
-
 def test_a_run_is_named():
     model, history = nn.Linear(2, 2), History(train_loss=[1.0], train_accuracy=[0.5])
     run = Run(model, history, label="linear")
     assert run.model is model and run.history.epochs == 1 and run.label == "linear" and run.monitor is None
+
+
+def test_history_records_an_epoch_with_or_without_validation():
+    history = History()
+    history.record(Evaluation(1.0, 0.5))
+    history.record(Evaluation(0.5, 0.75), Evaluation(0.8, 0.6))
+    assert history.epochs == 2 and history.train_loss == [1.0, 0.5] and history.val_accuracy == [0.6]

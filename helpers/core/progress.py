@@ -1,15 +1,12 @@
 """Showing training as it goes: progress bars and live curves in JupyterLab, text lines when headless.
 
-`TrainingProgress` plugs into every training loop of the course: pass it as
-`on_epoch` to `helpers.core.training.fit` or to `helpers.lessons.classifying_digits`' `fit_with_loader`
-and `fit_in_loader_order`, and its `batches` method as `batches` to
-`fit_with_loader` for a progress bar over each epoch's batches.
+`TrainingProgress` plugs into every training loop of the course: pass it as `on_epoch` to
+`helpers.core.training.fit`, or call it after each epoch of a loop of your own.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Sized
 
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
@@ -96,26 +93,6 @@ class TrainingProgress:
         self._bar = None
         self._display = None
         self._next_redraw = 0.0  # time.perf_counter() from which the curves may be redrawn
-
-    def batches(self, batches: Iterable, epoch: int) -> Iterable:
-        """`batches` with a progress bar for this epoch in JupyterLab; unchanged when headless.
-
-        The bar only counts the batches as the loop takes them: it never starts
-        iterating `batches` itself, so a shuffling `DataLoader` draws its order
-        from PyTorch's random state exactly when, and as often as, it would without it.
-        """
-        if not self.live:
-            return batches
-        return self._counted(batches, epoch)
-
-    def _counted(self, batches: Iterable, epoch: int) -> Iterator:
-        from tqdm.auto import tqdm
-
-        total = len(batches) if isinstance(batches, Sized) else None
-        with tqdm(total=total, desc=f"epoch {epoch}/{self.epochs}", unit="batch", leave=False) as bar:
-            for batch in batches:
-                yield batch
-                bar.update(1)
 
     def __call__(self, epoch: int, history: History) -> None:
         now = time.perf_counter()

@@ -1,27 +1,25 @@
 """The one training loop of the course, its one evaluation, and the named results they return.
 
-Mini-batches come either from a `DataLoader` (the lecture's way) or, for data held in
-memory as two tensors, by index (`tensor_batches`): the same mathematics, many times
-faster on a CPU. `train_batches` is the loop over one epoch of mini-batches,
-`evaluate_batches` the evaluation; `fit` runs epochs of them over tensors, seeded
-through its own `torch.Generator` so that the order of mini-batches repeats exactly.
+`train_batches` (one epoch), `evaluate_batches` (one test pass) and `fit` (epochs of
+training with a validation set) are written out in notebook 07, *Classifying digits*,
+and kept identical to these by `tests/test_shown_code.py`. Mini-batches come from a
+`DataLoader` or, for data held in memory as two tensors, from `tensor_batches`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor, nn
 
-from helpers.core.checks import check_pairs
+from helpers.core.checks import check_pairs, check_positive_int, checked
 
 if TYPE_CHECKING:
     from helpers.core.diagnostics import LayerMonitor
 
-LossFunction = Callable[[Tensor, Tensor], Tensor]
 Batches = Iterable[tuple[Tensor, Tensor]]
 
 
@@ -46,6 +44,14 @@ class History:
     def epochs(self) -> int:
         return len(self.train_loss)
 
+    def record(self, trained: Evaluation, validated: Evaluation | None = None) -> None:
+        """Append one epoch: what training saw and, if measured, the validation result."""
+        self.train_loss.append(trained.loss)
+        self.train_accuracy.append(trained.accuracy)
+        if validated is not None:
+            self.val_loss.append(validated.loss)
+            self.val_accuracy.append(validated.accuracy)
+
 
 @dataclass
 class Run:
@@ -57,29 +63,26 @@ class Run:
     monitor: LayerMonitor | None = None
 
 
-def minibatches(
-    size: int, batch_size: int, *, shuffle: bool, generator: torch.Generator | None = None
-) -> Iterator[Tensor]:
-    """Index tensors that cover `range(size)` in batches of `batch_size` (the last may be smaller)."""
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-    order = torch.randperm(size, generator=generator) if shuffle else torch.arange(size)
-    yield from order.split(batch_size)
-
-
 def tensor_batches(
     images: Tensor, labels: Tensor, batch_size: int, *, shuffle: bool, generator: torch.Generator | None = None
 ) -> Iterator[tuple[Tensor, Tensor]]:
-    """`(inputs, labels)` mini-batches taken by index from two tensors held in memory."""
+    """`(images, labels)` mini-batches of `batch_size` (the last may be smaller), taken by index from two tensors.
+
+    With `shuffle`, the order is `torch.randperm` drawn from `generator`: the order a shuffling
+    `DataLoader` uses, given the same generator.
+    """
     check_pairs(images, labels)
-    for index in minibatches(len(labels), batch_size, shuffle=shuffle, generator=generator):
+    check_positive_int("batch_size", batch_size)
+    order = torch.randperm(len(labels), generator=generator) if shuffle else torch.arange(len(labels))
+    for index in order.split(batch_size):
         yield images[index], labels[index]
 
 
 def train_batches(model, batches, optimizer, *, loss_fn=nn.functional.cross_entropy, device=None):
     """One epoch of mini-batch gradient descent; returns the mean loss and accuracy seen while training.
 
-    Each batch is moved to `device` first, if one is given.
+    Each batch is moved to `device` first, if one is given. A loss that is not a
+    finite number stops training with an error: the weights have diverged.
     """
     model.train()  # training mode: batch norm uses each batch's own statistics, dropout drops
     total_loss, correct, count = 0.0, 0, 0
@@ -88,6 +91,8 @@ def train_batches(model, batches, optimizer, *, loss_fn=nn.functional.cross_entr
             inputs, labels = inputs.to(device), labels.to(device)
         outputs = model(inputs)  # forward pass: one row of 10 scores per image
         loss = loss_fn(outputs, labels)  # the batch's mean loss
+        if not torch.isfinite(loss):  # inf or nan: every later step would only spread it through the weights
+            raise FloatingPointError(f"the loss became {loss.item()} after {count} samples: lower the learning rate")
         optimizer.zero_grad()  # clear the gradients left by the previous step
         loss.backward()  # back-propagate: the gradient of the loss for every weight
         optimizer.step()  # update the weights with those gradients
@@ -98,11 +103,9 @@ def train_batches(model, batches, optimizer, *, loss_fn=nn.functional.cross_entr
 
 
 @torch.no_grad()
-def evaluate_batches(model, batches, *, loss_fn=nn.functional.cross_entropy, device=None, train_mode=False):
-    """Mean loss and accuracy of `model` over every batch, in eval mode (or, with `train_mode`, training mode)."""
+def evaluate_batches(model, batches, *, loss_fn=nn.functional.cross_entropy, device=None):
+    """Mean loss and accuracy of `model`, in evaluation mode, over every batch."""
     model.eval()  # evaluation mode: batch norm uses its running statistics, dropout keeps every unit
-    if train_mode:
-        model.train()  # only for experiments that measure a model left in training mode
     total_loss, correct, count = 0.0, 0, 0
     for inputs, labels in batches:
         if device is not None:
@@ -114,111 +117,47 @@ def evaluate_batches(model, batches, *, loss_fn=nn.functional.cross_entropy, dev
     return Evaluation(total_loss / count, correct / count)
 
 
-def evaluate(
-    model: nn.Module,
-    images: Tensor,
-    labels: Tensor,
-    *,
-    loss_fn: LossFunction = nn.functional.cross_entropy,
-    batch_size: int = 2000,
-    train_mode: bool = False,
-) -> Evaluation:
-    """Mean loss and accuracy of `model` (put in eval mode unless `train_mode`) on a whole dataset."""
-    batches = tensor_batches(images, labels, batch_size, shuffle=False)
-    return evaluate_batches(model, batches, loss_fn=loss_fn, train_mode=train_mode)
+def evaluate(model: nn.Module, images: Tensor, labels: Tensor) -> Evaluation:
+    """Mean loss and accuracy of `model`, in evaluation mode, on a whole dataset held in memory."""
+    return evaluate_batches(model, tensor_batches(images, labels, 2000, shuffle=False))
 
 
-def train_epoch(
-    model: nn.Module,
-    images: Tensor,
-    labels: Tensor,
-    optimizer: torch.optim.Optimizer,
-    *,
-    loss_fn: LossFunction = nn.functional.cross_entropy,
-    batch_size: int = 100,
-    generator: torch.Generator | None = None,
-) -> Evaluation:
-    """One pass over tensors in shuffled mini-batches; returns mean loss and accuracy seen while training."""
-    batches = tensor_batches(images, labels, batch_size, shuffle=True, generator=generator)
-    return train_batches(model, batches, optimizer, loss_fn=loss_fn)
-
-
-def run_epochs(
-    train_one_epoch: Callable[[int], Evaluation],
-    epochs: int,
-    *,
-    validate: Callable[[], Evaluation] | None = None,
-    on_epoch: Callable[[int, History], None] | None = None,
-) -> History:
-    """The epoch loop every training recipe shares, returning the `History` it records.
-
-    For epochs 1 to `epochs`: `train_one_epoch(epoch)` returns the epoch's
-    `Evaluation`, `validate()` (if given) that on held-out data, and then
-    `on_epoch(epoch, history)` is called, for progress output or live plots. An
-    `on_epoch` that announces how many epochs it shows (an `epochs` attribute,
-    as `helpers.core.progress.TrainingProgress` has) must agree with `epochs`.
-    """
-    if epochs < 1:
-        raise ValueError(f"epochs must be at least 1, got {epochs}")
-    shown = getattr(on_epoch, "epochs", None)
+def check_fit(model, train, *, epochs, val, on_epoch, **_) -> None:
+    """`fit`'s arguments: a whole number of epochs, data that pairs up, a progress display made for `epochs`."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    check_positive_int("epochs", epochs)
+    for name, data in (("train", train), ("val", val)):
+        if data is not None and (not isinstance(data, (tuple, list)) or len(data) != 2):
+            raise ValueError(f"{name} must be a pair (images, labels) of tensors, got {type(data).__name__}")
+        if data is not None:
+            check_pairs(*data)
+    shown = getattr(on_epoch, "epochs", None)  # a TrainingProgress knows how many epochs it shows
     if shown is not None and shown != epochs:
         raise ValueError(
             f"the progress display was made for {shown} epochs but training runs {epochs}: "
             "give both the same number, for example one variable passed to each"
         )
+
+
+@checked(check_fit)
+def fit(model, train, *, epochs, optimizer=None, val=None, batch_size=100, seed=0, augment=None, on_epoch=None):
+    """Train `model` for `epochs` epochs on `train`, two tensors held in memory, and return its `History`.
+
+    Without an `optimizer`, Adam with its default settings. A generator seeded with
+    `seed` shuffles the mini-batches, so their order repeats from run to run.
+    `augment`, if given, changes the training images at random, afresh every epoch.
+    After each epoch `val` (if given) is evaluated and `on_epoch(epoch, history)` called.
+    """
+    optimizer = optimizer or torch.optim.Adam(model.parameters())
+    generator = torch.Generator().manual_seed(seed)  # the order of the mini-batches, epoch after epoch
+    images, labels = train
     history = History()
     for epoch in range(1, epochs + 1):
-        trained = train_one_epoch(epoch)
-        history.train_loss.append(trained.loss)
-        history.train_accuracy.append(trained.accuracy)
-        if validate is not None:
-            validated = validate()
-            history.val_loss.append(validated.loss)
-            history.val_accuracy.append(validated.accuracy)
+        inputs = augment(images) if augment else images
+        batches = tensor_batches(inputs, labels, batch_size, shuffle=True, generator=generator)
+        trained = train_batches(model, batches, optimizer)
+        history.record(trained, evaluate(model, *val) if val is not None else None)
         if on_epoch is not None:
             on_epoch(epoch, history)
     return history
-
-
-def fit(
-    model: nn.Module,
-    train: tuple[Tensor, Tensor],
-    *,
-    epochs: int,
-    val: tuple[Tensor, Tensor] | None = None,
-    optimizer: torch.optim.Optimizer | None = None,
-    lr: float = 1e-3,
-    batch_size: int = 100,
-    loss_fn: LossFunction = nn.functional.cross_entropy,
-    seed: int = 0,
-    shuffle: Callable[[], torch.Generator] | None = None,
-    augment: Callable[[Tensor], Tensor] | None = None,
-    on_epoch: Callable[[int, History], None] | None = None,
-) -> History:
-    """Train `model` for `epochs` epochs on tensors held in memory and return its `History`.
-
-    The data must already be on the model's device. Without an `optimizer`,
-    Adam with learning rate `lr` is used. Mini-batches are shuffled by a generator
-    seeded with `seed`, or, if `shuffle` is given, by a fresh `shuffle()` every epoch.
-    `augment`, if given, maps the training inputs to a randomly changed copy, drawn
-    afresh at the start of every epoch; validation data is used as given.
-    `on_epoch(epoch, history)` is called after each epoch (epochs count from 1),
-    for progress output, live plots or extra measurements.
-    """
-    optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=lr)
-    generator = torch.Generator().manual_seed(seed)
-    inputs, labels = train
-    return run_epochs(
-        lambda _epoch: train_epoch(
-            model,
-            augment(inputs) if augment else inputs,
-            labels,
-            optimizer,
-            loss_fn=loss_fn,
-            batch_size=batch_size,
-            generator=shuffle() if shuffle else generator,
-        ),
-        epochs,
-        validate=None if val is None else lambda: evaluate(model, *val, loss_fn=loss_fn),
-        on_epoch=on_epoch,
-    )

@@ -1,5 +1,5 @@
 """Notebook 03, vanishing gradients: stacked activations going forward, shrinking slopes going backward,
-deep MLPs trained side by side while `helpers.core.diagnostics` watches every layer, inactive units
+deep MLPs trained side by side while the diagnostics (`helpers.core.diagnostics`) watch every layer, inactive units
 counted on the training set, and the exercise checker `check_update_ratio`."""
 
 from __future__ import annotations
@@ -181,8 +181,8 @@ def plot_per_layer(
     reports: Mapping[str, Sequence[LayerStats]], field: str, ax: Axes, *, ylabel: str, title: str = ""
 ) -> Figure:
     """`field` of every layer, one line per report (e.g. per activation), on a log scale, drawn on `ax`."""
-    if field not in FIELDS[2:]:
-        raise ValueError(f"unknown field {field!r}; choose one of {', '.join(FIELDS[2:])}")
+    if field not in FIELDS:
+        raise ValueError(f"unknown field {field!r}; choose one of {', '.join(FIELDS)}")
     for label, report in reports.items():
         values = np.array([getattr(row, field) for row in report], dtype=float)  # None -> nan, not drawn
         ax.plot(range(1, len(report) + 1), values, "o-", ms=4, label=label)
@@ -251,8 +251,8 @@ def _plot_layers_over_steps(runs: Sequence[Run], field: str, ylabel: str, *, log
     figure = Figure(figsize=(5 * len(runs), 3.5), layout="constrained")
     axes = figure.subplots(1, len(runs), sharey=True, squeeze=False)
     for axis, run in zip(axes[0], runs):
-        layers = len(run.monitor.latest)
-        for k, row in enumerate(run.monitor.latest):
+        layers = len(run.monitor.steps[-1])
+        for k, row in enumerate(run.monitor.steps[-1]):
             series = np.array(run.monitor.series(field, layer=k), dtype=float)  # None -> nan, not drawn
             if not np.isnan(series).all():
                 label = f"layer {k + 1}" if row.activation else "output layer"
