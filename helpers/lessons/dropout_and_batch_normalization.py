@@ -16,6 +16,7 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 from torch import nn
 
+from helpers.core.checks import check_pairs
 from helpers.core.data import IMAGE_PIXELS
 from helpers.core.diagnostics import saturated_fraction, train_monitored
 from helpers.core.exercises import Case, Feedback, check_cases, tensor_like
@@ -50,7 +51,8 @@ def overfitting_run(
         remeasured = evaluate(model, *train)
         history.train_loss[-1], history.train_accuracy[-1] = remeasured.loss, remeasured.accuracy
 
-    return fit(model, train, val=test, epochs=epochs, lr=lr, seed=seed, on_epoch=remeasure_train)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    return fit(model, train, val=test, epochs=epochs, optimizer=optimizer, seed=seed, on_epoch=remeasure_train)
 
 
 def generalization_gaps(runs: Mapping[float, Sequence[History]]) -> dict[str, torch.Tensor]:
@@ -175,7 +177,7 @@ def plot_layer_statistics(runs: Sequence[Run]) -> Figure:
     figure = Figure(figsize=(5 * len(runs), 5.5), layout="constrained")
     axes = figure.subplots(2, len(runs), sharex=True, sharey="row", squeeze=False)
     for column, run in enumerate(runs):
-        layers = len(run.monitor.latest) - 1  # the output layer has no activation
+        layers = len(run.monitor.steps[-1]) - 1  # the output layer has no activation
         for row, field in enumerate(("mean", "spread")):
             for k in range(layers):
                 axes[row, column].plot(
@@ -201,7 +203,14 @@ def accuracy_in_batches(
     Works on a copy of `model`, so predicting in train mode cannot overwrite the
     original's running statistics.
     """
-    return evaluate(copy.deepcopy(model), images, labels, batch_size=batch_size, train_mode=train_mode).accuracy
+    check_pairs(images, labels)
+    copied = copy.deepcopy(model).train(train_mode)  # train(False) is eval mode
+    with torch.no_grad():
+        correct = sum(
+            (copied(inputs).argmax(dim=1) == targets).sum().item()
+            for inputs, targets in zip(images.split(batch_size), labels.split(batch_size))
+        )
+    return correct / len(labels)
 
 
 def check_dropout(answer) -> Feedback:
