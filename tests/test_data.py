@@ -1,6 +1,7 @@
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from torchvision import datasets
@@ -211,3 +212,28 @@ def test_mnist_tensors_returns_fresh_tensors():
     labels.zero_()
     again, labels_again = mnist_tensors(train=False)
     assert again.max() == 1 and labels_again.max() == 9
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        ({"train": "no"}, r"train must be True \(the training split\) or False \(the test split\), got 'no'"),
+        ({"train": 0}, r"train must be True .* got 0"),
+        ({"limit": 10.5}, r"limit must be a whole number, got 10.5"),
+        ({"limit": 100, "seed": 1.5}, r"seed must be a whole number, got 1.5"),
+    ],
+)
+def test_an_argument_of_the_wrong_kind_is_one_clear_sentence(arguments, message):
+    with pytest.raises(TypeError, match=message):
+        mnist_tensors(**arguments)
+
+
+def test_numpy_integers_count_as_whole_numbers():
+    images, labels = mnist_tensors(train=np.bool_(False), limit=np.int64(100), seed=np.int64(3))
+    again, same = mnist_tensors(train=False, limit=100, seed=3)
+    assert torch.equal(images, again) and torch.equal(labels, same)
+
+
+def test_torchvision_s_mnist_refuses_a_train_that_is_not_true_or_false():
+    with pytest.raises(TypeError, match="train must be True"):
+        mnist(train="no")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import numbers
 import struct
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -123,6 +124,20 @@ def _check_extracted(root: Path) -> None:
             )
 
 
+def _split_flag(train: object) -> bool:
+    """`train` if it is True or False; else `TypeError` (a string such as "no" would silently mean True)."""
+    if not isinstance(train, (bool, np.bool_)):
+        raise TypeError(f"train must be True (the training split) or False (the test split), got {train!r}")
+    return bool(train)
+
+
+def _whole(name: str, value: object) -> int:
+    """`value` as an int if it is a whole number (a Python or NumPy integer, not a bool); else `TypeError`."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be a whole number, got {value!r}")
+    return int(value)
+
+
 def mnist(train: bool = True, transform=None, root: str | Path | None = None) -> datasets.MNIST:
     """`torchvision.datasets.MNIST` read from the verified offline copy.
 
@@ -132,6 +147,7 @@ def mnist(train: bool = True, transform=None, root: str | Path | None = None) ->
     """
     from torchvision import datasets  # imported here: it takes seconds, and `mnist_tensors` does without it
 
+    train = _split_flag(train)
     root = verify_mnist(root)
     dataset = datasets.MNIST(root=str(root), train=train, transform=transform, download=True)
     _check_extracted(root)  # what torchvision has just read (and perhaps extracted) is the original
@@ -152,6 +168,8 @@ def mnist_tensors(
     With `limit`, a class-balanced random subset of that many images is drawn
     (reproducibly, from `seed`), which keeps quick experiments representative.
     """
+    train, seed = _split_flag(train), _whole("seed", seed)
+    limit = None if limit is None else _whole("limit", limit)
     images, labels = _split(verify_mnist(root), train)
     if limit is not None:
         if not 10 <= limit <= len(labels):
