@@ -1,119 +1,82 @@
-"""Repository-wide pytest set-up: where nbval's notebook runs meet the JupyterLab test.
+"""Repository-wide pytest set-up: how the notebooks run in the test suite (CONTRIBUTING.md, "The test suite").
 
-Notebooks run by nbval inherit this environment: explorers store precomputed
-frames exactly as they do when `python -m helpers.execute` executes them.
-
-Each notebook runs twice in a session: headless, by nbval, and live, in JupyterLab
-(tests/test_jupyterlab.py), which must print what the headless run printed. The two
-runs of a notebook go side by side: as nbval starts a notebook, the same notebook
-starts running live in JupyterLab in the background (tests/live_lab.py), and its
-JupyterLab test comes right after nbval's cells and waits for it. Every kernel gets
-half the machine's cores, so the two compute at once instead of waiting on each
-other (on 2 cores: one thread each). The thread count can move the last digits of a
-result, which is why both runs get the same count; nbval compares no stored numbers.
-
-nbval's outputs of every cell are kept: they are the headless run that the
-JupyterLab test compares with (`headless_outputs`).
+- nbval runs every notebook headless, each code cell a test item, with `DLF_HEADLESS=1` as
+  `python -m helpers.execute` runs it. In the same kernel, after the notebook's last cell, it then
+  runs each exercise solution with the checks hidden beside it (`tests/notebook_code.py`).
+- tests/test_jupyterlab.py runs every notebook live in JupyterLab, and what it prints must equal
+  what nbval's run printed. A notebook's nbval items and its live test form one xdist group, which
+  one worker runs in order, so the live test finds nbval's outputs in its own process.
+- Two pytest-xdist workers (`--dist loadgroup`, pyproject.toml) share the cores, each kernel with
+  half of them (one thread each on a 2-core CPU; the thread count can move the last digits of a
+  result, and nbval compares no stored output). The website test is one group too: it renders the
+  site once.
 """
 
 import os
+from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from nbval.plugin import IPyNbCell, IPyNbFile
+from notebook_code import solution_cells  # in tests/, which pyproject.toml puts on the path
 
 os.environ["DLF_HEADLESS"] = "1"
+# Kernels import `helpers` from this checkout, even where the course is installed (editable) from another one.
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    filter(None, [str(Path(__file__).resolve().parent), os.environ.get("PYTHONPATH")])
+)
 os.environ["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 2) // 2))  # read by PyTorch as it starts
 
 LIVE_TEST = "test_every_notebook_runs_live_in_jupyterlab_as_it_runs_headless"
-_live_to_start = pytest.StashKey[set]()  # notebooks with a live test, until nbval starts them
 
 # notebook path -> {code cell number: outputs of that cell, as nbval executed it}
 _nbval_outputs: dict[Path, dict[int, list]] = {}
 
 
-def _live_notebook(item) -> Path | None:
-    """The notebook that `item` runs live, if it is the JupyterLab test of one."""
-    if getattr(item, "originalname", None) == LIVE_TEST:
-        return Path(item.callspec.params["path"]).resolve()
-    return None
+class NotebookAndSolutions(IPyNbFile):
+    """nbval's items for a notebook's code cells, then one item per exercise solution, run in the same kernel."""
 
-
-def pytest_collection_modifyitems(config, items):
-    """Mark nbval's items `slow`, and order the session: other tests first, then each notebook's nbval
-    cells followed by its live JupyterLab test, then the other JupyterLab tests.
-
-    Running a notebook is slow, so `pytest -m "not slow"` skips nbval's items.
-    """
-    live = {}
-    for item in items:
-        if item.path.suffix == ".ipynb":
-            item.add_marker(pytest.mark.slow)
-        elif (notebook := _live_notebook(item)) is not None:
-            live[item] = notebook
-
-    def place(item):
-        if item.path.suffix == ".ipynb":
-            return 1, str(Path(item.path).resolve()), 0
-        if item in live:
-            return 1, str(live[item]), 1
-        return (2, "", 0) if item.path.name == "test_jupyterlab.py" else (0, "", 0)
-
-    items.sort(key=place)  # a stable sort keeps each group in its order
-    config.stash[_live_to_start] = set(live.values())
-
-
-# Run by the worker that runs the other tests, so that the two workers end together: on 2 cores the
-# notebooks had taken about 425 s and the rest about 360 s; with this one moved, each about 370 s.
-BESIDE_THE_OTHER_TESTS = "05-data-augmentation.ipynb"
-
-
-def _work_unit(item_id: str) -> str:
-    """What one pytest-xdist worker runs from start to end: the notebooks, each headless and live (the live
-    test needs nbval's outputs), but `BESIDE_THE_OTHER_TESTS` as a unit of its own; the whole website test
-    (it renders the site once); any other test alone."""
-    if item_id.startswith(
-        (f"notebooks/{BESIDE_THE_OTHER_TESTS}::", f"tests/test_jupyterlab.py::{LIVE_TEST}[{BESIDE_THE_OTHER_TESTS}]")
-    ):
-        return BESIDE_THE_OTHER_TESTS
-    if item_id.startswith(("notebooks/", f"tests/test_jupyterlab.py::{LIVE_TEST}[")):
-        return "notebooks"
-    return "website" if item_id.startswith("tests/test_website.py") else item_id
-
-
-def pytest_xdist_make_scheduler(config, log):
-    """With `--dist loadscope` (pyproject.toml), the work units of `_work_unit`, largest first: while one
-    worker runs the notebooks, headless and live side by side, the other runs the rest of the tests."""
-    if config.getvalue("dist") != "loadscope":
-        return None
-    from xdist.scheduler import LoadScopeScheduling
-
-    class WorkUnits(LoadScopeScheduling):
-        def _split_scope(self, nodeid: str) -> str:
-            return _work_unit(nodeid)
-
-    return WorkUnits(config, log)
+    def collect(self):
+        cells = list(super().collect())
+        yield from cells
+        for number, cell in enumerate(solution_cells(self.path), start=len(cells)):
+            options = defaultdict(bool, check=False)
+            yield IPyNbCell.from_parent(
+                self, name=f"Solution {number - len(cells) + 1}", cell_num=number, cell=cell, options=options
+            )
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_setup(item):
-    """As nbval starts a notebook (its first cell) whose live run is tested, start that live run in
-    JupyterLab: the notebook is opened first, so that JupyterLab starts its kernel while nbval starts its own."""
-    path = Path(item.path).resolve()
-    lab = None
-    if item.path.suffix == ".ipynb" and path in item.config.stash.get(_live_to_start, ()):
-        item.config.stash[_live_to_start].remove(path)
-        # tests/ is on sys.path: pytest put it there to import the JupyterLab test, which was collected
-        from browser_support import CHROMIUM, stored_explorers
-        from live_lab import session_lab
+def pytest_collect_file(file_path, parent):
+    """nbval's collector of a notebook, extended by the notebook's exercise solutions."""
+    collected = yield
+    return [
+        NotebookAndSolutions.from_parent(parent, path=file_path) if type(node) is IPyNbFile else node
+        for node in collected
+    ]
 
-        if os.path.exists(CHROMIUM):  # else the JupyterLab test skips, or fails in CI
-            lab = session_lab(item.config)
-            lab.prepare(path)
-    try:
-        return (yield)
-    finally:
-        if lab is not None:
-            lab.start(path, len(stored_explorers(path)))
+
+def _group(item) -> str | None:
+    """The xdist group of a test: its notebook's name for nbval's items and the live test, "website" for the
+    website test, none for the others."""
+    if item.path.suffix == ".ipynb":
+        return item.path.stem
+    if getattr(item, "originalname", None) == LIVE_TEST:
+        return Path(item.callspec.params["path"]).stem
+    return "website" if item.path.name == "test_website.py" else None
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+def pytest_collection_modifyitems(items):
+    """Mark nbval's items `slow` (`pytest -m "not slow"` leaves them out), group each notebook's items with its
+    live test, and put every notebook's items before the live tests, which need their outputs."""
+    for item in items:
+        if item.path.suffix == ".ipynb":
+            item.add_marker(pytest.mark.slow)
+        group = _group(item)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
+    items.sort(key=lambda item: item.path.suffix != ".ipynb")  # a stable sort keeps each part in its order
 
 
 def pytest_runtest_teardown(item):
@@ -140,10 +103,10 @@ def headless_outputs():
         if path not in executed:
             notebook = nbformat.read(path, as_version=4)
             code = [cell for cell in notebook.cells if cell.cell_type == "code"]
-            by_nbval = _nbval_outputs.get(path, {})
-            failed = any(output.get("output_type") == "error" for cell in by_nbval.values() for output in cell)
-            if len(by_nbval) == len(code) and not failed:
-                executed[path] = [by_nbval[number] for number in range(len(code))]
+            by_nbval = [_nbval_outputs.get(path, {}).get(number) for number in range(len(code))]
+            ran = all(cell is not None for cell in by_nbval)
+            if ran and not any(output.get("output_type") == "error" for cell in by_nbval for output in cell):
+                executed[path] = by_nbval
             else:
                 NotebookClient(
                     notebook, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}

@@ -1,11 +1,8 @@
 """One JupyterLab, in one browser tab, for the whole test session; notebooks run in it live, in the background.
 
 `LiveLab.start(path)` opens a notebook and starts Run All Cells without waiting for it;
-`LiveLab.wait(path)` waits until the kernel is idle again. In between the kernel computes
-on its own while the session does other work: the repository's conftest.py starts each
-notebook's live run as nbval starts its headless run of the same notebook, so that the two
-kernels share the machine's cores instead of taking turns, and the JupyterLab test then
-waits for the live run and checks what it shows.
+`LiveLab.wait(path)` waits until the kernel is idle again, failing after a time limit that
+names the cells still running.
 
 Notebooks train live, with no saved models: the server gets an empty artifacts folder.
 """
@@ -70,7 +67,6 @@ class LiveLab:
         self._resources = ExitStack()
         self._server: LabServer | None = None
         self._tab: Page | None = None
-        self._prepared: set[Path] = set()  # notebooks opened since the documents were last closed
         self._runs: dict[Path, LiveRun | Exception] = {}
         self._shutdowns: list[threading.Thread] = []
 
@@ -110,16 +106,6 @@ class LiveLab:
         self.tab.wait_for_function(KERNEL_IDLE, timeout=KERNEL_START_TIMEOUT_S * 1000, polling=500)
         self.tab.evaluate("() => window.jupyterapp.shell.collapseLeft()")
 
-    def prepare(self, path: Path) -> None:
-        """Open `path` without waiting for its kernel, which JupyterLab starts meanwhile; from here on the
-        tab's script errors are the notebook's. A failure here is met again, and kept, by `start`."""
-        if path in self._prepared:
-            return
-        self._prepared.add(path)
-        with suppress(Exception):
-            self.tab.script_errors.clear()
-            self.tab.evaluate(OPEN_NOTEBOOK, path.relative_to(self.root).as_posix())
-
     def start(self, path: Path, stored_explorers: int) -> None:
         """Open the notebook and start Run All Cells; return at once. Does nothing if already started.
 
@@ -128,8 +114,8 @@ class LiveLab:
         """
         if path in self._runs:
             return
-        self.prepare(path)
         try:
+            self.tab.script_errors.clear()  # from here on the tab's script errors are the notebook's
             self.open(path)
             notes = self.tab.locator(".jp-Notebook").get_by_text(UNTRUSTED_NOTE)
             # outputs render after the notebook opens: give the stored ones a bounded while to appear
@@ -163,7 +149,6 @@ class LiveLab:
 
     def close_documents(self) -> None:
         """Close every open document without saving it, and any dialog left open; forget unfinished runs."""
-        self._prepared.clear()
         self._runs.clear()
         self.tab.evaluate(CLOSE_DOCUMENTS)
         expect(self.tab.locator(".jp-Dialog")).to_have_count(0)

@@ -1,4 +1,15 @@
-"""Reading code out of the notebooks: definitions in code cells, and reference solutions in `<details>` blocks."""
+"""Reading code out of the notebooks: definitions in code cells, and reference solutions in `<details>` blocks.
+
+A solution is the ```python code in an exercise's `<details>` block. The outcomes its text states
+are checked by `claim(...)` calls in an HTML comment inside the same block, which neither JupyterLab
+nor the website shows:
+
+    <!-- checks
+    claim(history.val_accuracy[-1] > 0.9, "the network learns")
+    -->
+
+The test suite runs every solution, then its checks, after the notebook's last cell (conftest.py).
+"""
 
 from __future__ import annotations
 
@@ -12,10 +23,35 @@ import nbformat
 from helpers.core.paths import REPO_ROOT
 
 SOLUTION = re.compile(r"<details>.*?```python\n(.*?)```.*?</details>", re.S)
+DETAILS = re.compile(r"<details>(.*?)</details>", re.S)
+PYTHON_BLOCK = re.compile(r"```python\n(.*?)```", re.S)
+CHECKS = re.compile(r"<!-- checks\n(.*?)-->", re.S)
 
 
 def notebook(stem: str) -> nbformat.NotebookNode:
     return nbformat.read(REPO_ROOT / "notebooks" / f"{stem}.ipynb", as_version=4)
+
+
+def solutions(path) -> list[tuple[str, str, str]]:
+    """`(text, code, checks)` of every `<details>` block of the notebook at `path` that holds Python code, in order.
+
+    `text` is the block's prose (code and comments left out), `code` its ```python blocks, `checks` the code of
+    its `<!-- checks ... -->` comment ("" if it has none).
+    """
+    found = []
+    for cell in nbformat.read(path, as_version=4).cells:
+        if cell.cell_type == "markdown":
+            for block in DETAILS.findall(cell.source):
+                code = "\n".join(PYTHON_BLOCK.findall(block))
+                if code:
+                    text = CHECKS.sub("", PYTHON_BLOCK.sub("", block))
+                    found.append((text, code, "\n".join(CHECKS.findall(block))))
+    return found
+
+
+def solution_cells(path) -> list[nbformat.NotebookNode]:
+    """Each solution of the notebook at `path` as a code cell: its code, then its checks."""
+    return [nbformat.v4.new_code_cell(f"{code}\n{checks}") for _, code, checks in solutions(path)]
 
 
 def code_cells(stem: str) -> list[str]:
