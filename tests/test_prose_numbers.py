@@ -2,7 +2,8 @@
 
 Re-executing a notebook on another machine changes some of its outputs; this test
 makes sure no sentence silently keeps the old number. It reads the prose (markdown
-cells, figure captions and alt texts, and `index.qmd`) and finds every quoted
+cells, figure captions and alt texts, `index.qmd`, and each lecturer's deck in
+`slides/`, its slides and speaker notes, against its own notebook) and finds every quoted
 measurement: a decimal number, or a number with a unit of measurement (a percentage,
 a factor such as "4.6x" or "three times", a duration, percentage points), whether it
 is written in digits or in words. Each must appear in the same notebook's stored
@@ -203,3 +204,53 @@ def test_a_decimal_matches_its_rounded_output_and_a_whole_number_only_itself():
     assert any(matches(quotes("0.343")[0], s) for s in shown)
     assert not any(matches(quotes("0.344")[0], s) for s in shown)
     assert not any(matches(quotes("a factor of three")[0], s) for s in shown)
+
+
+DECKS = sorted((REPO_ROOT / "slides").glob("[0-9][0-9]-*.qmd"))
+SHORTCODE = re.compile(r"\{\{<.*?>\}\}", re.S)  # {{< embed ../notebooks/NN-name.ipynb#fig-label >}}
+FENCE = re.compile(r"^:{3,}.*$", re.M)  # ::: notes, :::: {.columns}, ::: {.column width="45%"}
+
+
+def deck_prose(path) -> list[tuple[str, str]]:
+    """[(where, prose)] of one deck: its title, subtitle and footer, then each slide's text and notes."""
+    _, front, body = path.read_text(encoding="utf-8").split("---\n", 2)
+    meta = yaml.safe_load(front)
+    prose = [
+        (f"front matter {key}", readable(str(meta[key]))) for key in ("title", "subtitle", "footer") if key in meta
+    ]
+    body = FENCE.sub(" ", SHORTCODE.sub(" ", body))
+    for slide in re.split(r"^(?=## )", body, flags=re.M):
+        title = slide.splitlines()[0].removeprefix("## ") if slide.startswith("## ") else "before the first slide"
+        prose.append((f"slide {title!r}", readable(slide)))
+    return prose
+
+
+@pytest.mark.parametrize("path", DECKS, ids=[path.stem for path in DECKS])
+def test_every_measurement_on_a_slide_is_in_its_notebooks_outputs(path):
+    """A deck (slides and speaker notes) quotes only numbers that its own notebook prints."""
+    notebook = REPO_ROOT / "notebooks" / f"{path.stem}.ipynb"
+    assert notebook.is_file(), (
+        f"slides/{path.name} is named after no notebook: slides/NN-name.qmd for notebooks/NN-name.ipynb"
+    )
+    _, outputs = prose_and_outputs(path.stem)
+    constants = CONSTANTS.get(path.stem, set())
+    unsupported = [
+        f"{where}: {quote.text!r}"
+        for where, text in deck_prose(path)
+        for quote in quotes(text)
+        if quote.text not in constants and not any(matches(quote, shown) for shown in outputs)
+    ]
+    assert not unsupported, (
+        f"slides/{path.name}: {len(unsupported)} numbers appear in no output of its notebook. Quote what a cell "
+        f"prints, or add a number that is not a measurement to CONSTANTS:\n  " + "\n  ".join(unsupported)
+    )
+
+
+def test_the_deck_reader_skips_shortcodes_fences_and_settings(tmp_path):
+    deck = tmp_path / "01-x.qmd"
+    deck.write_text(
+        '---\ntitle: "T"\nwidth: 1280\n---\n\n## First 2.5%\n\n{{< embed ../notebooks/01-x.ipynb#fig-a >}}\n\n'
+        ':::: {.columns}\n::: {.column width="45%"}\nSays 3.5x.\n:::\n::::\n\n::: notes\nAnd 0.25.\n:::\n'
+    )
+    found = [(where, quote.text) for where, text in deck_prose(deck) for quote in quotes(text)]
+    assert found == [("slide 'First 2.5%'", "2.5%"), ("slide 'First 2.5%'", "3.5x"), ("slide 'First 2.5%'", "0.25")]

@@ -4,6 +4,8 @@
 -- to the README's section on running the course in JupyterLab. The notebooks are copied into the
 -- site as resources (_quarto.yml), so the download works offline. The notebook's own Colab badge
 -- is dropped from the page: the link above says the same, without an image from another host.
+-- A notebook with a lecturer's deck (slides/<notebook's name>.qmd, rendered with the site) gets a
+-- link to it: "Slides for this notebook".
 local function colab_url(meta, name)
   local repository = meta["course-repository"] and pandoc.utils.stringify(meta["course-repository"]) or ""
   local ref = meta["course-ref"] and pandoc.utils.stringify(meta["course-ref"]) or ""
@@ -24,6 +26,17 @@ local function is_badge(block)
     end,
   })
   return badge and pandoc.utils.stringify(block):gsub("Open In Colab", ""):match("^%s*$") ~= nil
+end
+
+-- The deck of a notebook, relative to the project, if there is one.
+local function deck_of(name)
+  local deck = "slides/" .. pandoc.path.split_extension(name) .. ".qmd"
+  local file = io.open(pandoc.path.join({ quarto.project.directory, deck }), "r")
+  if file == nil then
+    return nil
+  end
+  file:close()
+  return deck
 end
 
 function Pandoc(doc)
@@ -51,6 +64,12 @@ function Pandoc(doc)
     table.insert(inlines, pandoc.Str(" (a hosted kernel, with a free GPU; its first cell installs the course)"))
   end
   table.insert(inlines, pandoc.Str("."))
+  local deck = deck_of(name)
+  if deck then
+    table.insert(inlines, pandoc.Space())
+    table.insert(inlines, pandoc.Link("Slides for this notebook", up .. deck, "", { class = "dlf-slides" }))
+    table.insert(inlines, pandoc.Str(": the lecturer's deck, with the same figures and explorers."))
+  end
   table.insert(doc.blocks, 1, pandoc.Div({ pandoc.Para(inlines) }, { class = "dlf-onward" }))
   return doc
 end
