@@ -101,7 +101,9 @@ def quotes(text: str) -> list[Quote]:
 
 
 def readable(markdown: str) -> str:
-    """Prose without what is not prose: code blocks, code spans, link targets, HTML tags, cross-references."""
+    """Prose without what is not prose: HTML comments (a solution's hidden checks), code blocks, code spans,
+    link targets, HTML tags, cross-references."""
+    markdown = re.sub(r"<!--.*?-->", " ", markdown, flags=re.S)
     markdown = re.sub(r"```.*?```|~~~.*?~~~", " ", markdown, flags=re.S)
     markdown = re.sub(r"`[^`]*`", " ", markdown)
     markdown = re.sub(r"\]\([^)]*\)", "]", markdown)
@@ -254,3 +256,8 @@ def test_the_deck_reader_skips_shortcodes_fences_and_settings(tmp_path):
     )
     found = [(where, quote.text) for where, text in deck_prose(deck) for quote in quotes(text)]
     assert found == [("slide 'First 2.5%'", "2.5%"), ("slide 'First 2.5%'", "3.5x"), ("slide 'First 2.5%'", "0.25")]
+
+
+def test_a_solutions_hidden_checks_are_not_prose():
+    checks = "Text 0.5.\n<!-- checks\nclaim(x > 0.25 and y > 0.75, \"at least 0.9\")\n-->\nMore."
+    assert [quote.text for quote in quotes(readable(checks))] == ["0.5"]
