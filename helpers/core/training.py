@@ -8,7 +8,7 @@ and kept identical to these by `tests/test_shown_code.py`. Mini-batches come fro
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -19,8 +19,6 @@ from helpers.core.checks import check_pairs, check_positive_int, checked
 
 if TYPE_CHECKING:
     from helpers.core.diagnostics import LayerMonitor
-
-Batches = Iterable[tuple[Tensor, Tensor]]
 
 
 @dataclass(frozen=True)
