@@ -131,7 +131,7 @@ def _settings_kept() -> Iterator[None]:
         torch.set_default_dtype(dtype)
         torch.set_num_threads(threads)
         if torch.get_default_device() != device:
-            torch.set_default_device(None if device == torch.device("cpu") else device)
+            torch.set_default_device(device)  # not None: PyTorch 2.9's get_default_device fails after that
 
 
 @contextlib.contextmanager
