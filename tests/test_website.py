@@ -671,7 +671,7 @@ def test_deck_at_1280_by_720(visit, site_url, deck):
     for slide, what in ((report["explorerSlide"], "explorer"), (report["mathSlide"], "maths")):
         if slide is not None:
             opened.page.evaluate(f"() => Reveal.slide({slide})")
-            opened.screenshot(f"slide-{what}", full_page=False)
+            opened.screenshot(what, full_page=False)
     explorers = opened.page.locator("div.dlf-explorer").all()
     expected = explorer_embeds(source)
     if len(explorers) != expected:
