@@ -44,9 +44,18 @@ def test_environment_yml_installs_the_project_and_quarto():
     assert "quarto" in environment["dependencies"] and "conda-forge" in environment["channels"]
 
 
-def test_pinned_pytorch_pair():
-    packages = pyproject_packages()
-    assert packages["torch"] == "=2.14.1" and packages["torchvision"] == "=0.29.1"
+VERIFIED = re.compile(r"^\| (\d+)\.(\d+)\.(\d+) \| (\d+)\.(\d+)\.(\d+) \| \d{4}-\d{2}-\d{2} \| passed", re.M)
+
+
+def test_the_pytorch_range_spans_the_releases_the_readme_records_as_verified():
+    """pyproject.toml admits from the oldest torch/torchvision pair that tools/check-torch.sh passed to the
+    newest one's minor release, as the README's table records them."""
+    section = (REPO_ROOT / "README.md").read_text().split("## PyTorch releases\n", 1)[1].split("\n## ", 1)[0]
+    rows = sorted(tuple(map(int, row)) for row in VERIFIED.findall(section))
+    assert len(rows) >= 2, "the README records fewer than two verified releases"
+    (oldest, newest), packages = (rows[0], rows[-1]), pyproject_packages()
+    assert packages["torch"] == f">={oldest[0]}.{oldest[1]}.{oldest[2]},<{newest[0]}.{newest[1] + 1}"
+    assert packages["torchvision"] == f">={oldest[3]}.{oldest[4]}.{oldest[5]},<{newest[3]}.{newest[4] + 1}"
 
 
 def readme_command(section: str) -> str:
