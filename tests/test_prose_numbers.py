@@ -259,5 +259,5 @@ def test_the_deck_reader_skips_shortcodes_fences_and_settings(tmp_path):
 
 
 def test_a_solutions_hidden_checks_are_not_prose():
-    checks = "Text 0.5.\n<!-- checks\nclaim(x > 0.25 and y > 0.75, \"at least 0.9\")\n-->\nMore."
+    checks = 'Text 0.5.\n<!-- checks\nclaim(x > 0.25 and y > 0.75, "at least 0.9")\n-->\nMore.'
     assert [quote.text for quote in quotes(readable(checks))] == ["0.5"]
