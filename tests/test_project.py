@@ -106,7 +106,13 @@ def test_quarto_website_lists_every_notebook_in_course_order():
 def test_quarto_renders_stored_outputs_with_the_promised_html_options():
     config = quarto_config()
     assert config["execute"]["enabled"] is False
-    assert set(config["project"]["render"]) == {"index.qmd", "notebooks/*.ipynb", "README.md", "slides/*.qmd"}
+    assert set(config["project"]["render"]) == {
+        "index.qmd",
+        "notebooks/*.ipynb",
+        "README.md",
+        "slides/*.qmd",
+        "!notebooks/*.executed.ipynb",
+    }
     assert "notebooks/*.ipynb" in config["project"]["resources"], "each page links to its notebook"
     html = config["format"]["html"]
     assert html["toc"] is True and html["number-sections"] is True and html["code-line-numbers"] is True
